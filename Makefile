@@ -1,0 +1,124 @@
+SHELL := /bin/bash
+# weft - build, boot and test.
+#
+#   make            kernel ELF (build/weft.elf) and bootable ISO (build/weft.iso)
+#   make run        boot in QEMU, serial console on this terminal (Ctrl-A X quits)
+#   make debug      boot paused with QEMU's gdb stub; `gdb -x tools/gdbinit` in another terminal
+#   make test       host unit tests + in-kernel tests in QEMU (TAP via prove)
+#   make iso        just the ISO
+#
+# Missing Debian packages are installed (apt-get) the first time; see `deps`.
+
+SMP      ?= 1
+MEM      ?= 256M
+APPEND   ?=
+BUILD    := build
+
+CC       := gcc
+LD       := ld
+KCFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
+	    -mno-red-zone -mcmodel=kernel -mno-sse -mno-sse2 -mno-mmx -mno-avx -mno-80387 \
+	    -mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer \
+	    -fno-optimize-sibling-calls -fno-asynchronous-unwind-tables -fcf-protection=none \
+	    -Wall -Wextra -Werror -Iinclude -Iarch/x86_64/include -MMD -MP
+KASFLAGS := -g -D__ASSEMBLER__ -Iinclude -Iarch/x86_64/include -MMD -MP
+KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
+	    -T arch/x86_64/linker.ld
+
+HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all -fno-builtin -DWEFT_HOST_TEST \
+	       -Itests/host/include -Iinclude -Iarch/x86_64/include
+
+KSRC_C := $(wildcard arch/x86_64/*.c kernel/*.c mm/*.c lib/*.c drivers/*.c tests/kernel/*.c)
+KSRC_S := $(wildcard arch/x86_64/*.S arch/x86_64/boot/*.S)
+KOBJS  := $(patsubst %,$(BUILD)/%.o,$(KSRC_C) $(KSRC_S))
+HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
+
+# Debian packages and the command each provides.
+DEPS := gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86 \
+	grub-mkrescue:grub-common grub-file:grub-common xorriso:xorriso mformat:mtools \
+	prove:perl musl-gcc:musl-tools
+GRUB_PC_DIR := /usr/lib/grub/i386-pc
+
+.DELETE_ON_ERROR:
+.PHONY: all kernel iso run debug test check host-tests bench clean deps
+all: deps kernel iso
+
+kernel: $(BUILD)/weft.elf
+
+deps:
+	@missing=""; for d in $(DEPS); do cmd=$${d%%:*}; pkg=$${d#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	  [ -d $(GRUB_PC_DIR) ] || missing="$$missing grub-pc-bin"; \
+	  missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	  if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
+	    echo "weft: installing missing Debian packages:$$missing"; \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi
+
+$(BUILD)/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+# Two links: the second carries the symbol table of the first. .ksyms sits
+# after all code, so the text of both links is identical (checked).
+$(BUILD)/weft.pass1.elf: $(KOBJS) arch/x86_64/linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJS)
+
+$(BUILD)/ksyms.S: $(BUILD)/weft.pass1.elf tools/gen-ksyms
+	tools/gen-ksyms $< > $@
+
+$(BUILD)/ksyms.o: $(BUILD)/ksyms.S
+	$(CC) -c $< -o $@
+
+$(BUILD)/weft.elf: $(BUILD)/weft.pass1.elf $(BUILD)/ksyms.o tools/check-image
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
+	tools/check-image $(BUILD)/weft.pass1.elf $@
+
+iso: $(BUILD)/weft.iso
+$(BUILD)/weft.iso: $(BUILD)/weft.elf iso/grub.cfg | deps
+	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub
+	cp $(BUILD)/weft.elf $(BUILD)/isodir/boot/weft.elf
+	cp iso/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
+	grub-file --is-x86-multiboot2 $(BUILD)/weft.elf
+	grub-mkrescue -o $@ $(BUILD)/isodir 2>$(BUILD)/grub-mkrescue.log || \
+	  { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+QEMU_RUN := qemu-system-x86_64 -m $(MEM) -smp $(SMP) -display none -serial mon:stdio \
+	    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	    $(shell tools/pick-accel)
+
+run: deps $(BUILD)/weft.elf
+	@echo "weft: booting in QEMU; the console is this terminal. Ctrl-A X quits QEMU."
+	$(QEMU_RUN) -kernel $(BUILD)/weft.elf -append "$(APPEND)" || true
+
+debug: deps $(BUILD)/weft.elf
+	@echo "weft: QEMU is paused with a gdb stub on :1234. In another terminal:"
+	@echo "      gdb -x tools/gdbinit"
+	$(QEMU_RUN) -kernel $(BUILD)/weft.elf -append "$(APPEND)" -s -S || true
+
+$(BUILD)/host/%: tests/host/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< -o $@
+
+host-tests: $(HOST_TESTS)
+
+test: deps kernel iso host-tests
+	@mkdir -p $(BUILD)/logs
+	@prove -j2 t/ 2>&1 | tee $(BUILD)/prove.log; \
+	  status=$${PIPESTATUS[0]}; \
+	  tools/tap-summary $(BUILD)/prove.log; \
+	  exit $$status
+
+check: test
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,47 @@
+/* backtrace.c - frame-pointer stack walking. See <weft/backtrace.h>.
+ *
+ * Every frame pointer is checked before it is read: 8-byte aligned, in the
+ * kernel half, and mapped (paging_is_mapped walks the page tables), so a
+ * corrupted stack ends the walk instead of faulting inside a panic. */
+#include <weft/backtrace.h>
+#include <weft/ksyms.h>
+#include <weft/printk.h>
+#include <weft/paging.h>
+#include <arch/memlayout.h>
+
+static bool frame_readable(uint64_t fp)
+{
+	return fp && !(fp & 7) && fp >= DIRECT_MAP_BASE && paging_is_mapped(fp) &&
+	       paging_is_mapped(fp + 8);
+}
+
+int backtrace_collect(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max)
+{
+	int n = 0;
+	if (max > 0)
+		pcs[n++] = rip;
+	while (n < max && frame_readable(rbp)) {
+		uint64_t ret = ((uint64_t *)rbp)[1];
+		uint64_t next = ((uint64_t *)rbp)[0];
+		if (!ret)
+			break;
+		pcs[n++] = ret;
+		if (next <= rbp) /* stacks grow down: callers' frames are higher */
+			break;
+		rbp = next;
+	}
+	return n;
+}
+
+void backtrace_print(uint64_t rip, uint64_t rbp)
+{
+	uint64_t pcs[BACKTRACE_MAX];
+	char sym[96];
+	int n = backtrace_collect(rip, rbp, pcs, BACKTRACE_MAX);
+	for (int i = 0; i < n; i++) {
+		/* Return addresses point after the call: look up addr-1 so a call
+		 * at the very end of a function is attributed to it. */
+		ksym_format(i == 0 ? pcs[i] : pcs[i] - 1, sym, sizeof sym);
+		pr_emerg("  [<%016lx>] %s\n", (unsigned long)pcs[i], sym);
+	}
+}

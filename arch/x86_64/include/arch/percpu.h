@@ -1,0 +1,116 @@
+/* percpu.h - each CPU's private data, reached through the GS base.
+ *
+ * Kernel-mode GS base (MSR_GS_BASE) points at the running CPU's struct
+ * percpu from the first C instruction on (arch/x86_64/percpu.c), so there
+ * is no global "current" or "this CPU" variable anywhere in weft: code asks
+ * GS. The first field points at the structure itself, so
+ * `mov %gs:0, %reg` turns GS-relative access into an ordinary pointer.
+ *
+ * Fields read by assembly have fixed offsets, checked by _Static_assert in
+ * percpu.c against the PERCPU_* constants below.
+ */
+#ifndef ARCH_PERCPU_H
+#define ARCH_PERCPU_H
+
+#define PERCPU_SELF            0
+#define PERCPU_KERNEL_STACK    8   /* top of the running thread's kernel stack */
+#define PERCPU_USER_RSP        16  /* scratch for the SYSCALL entry (issue 4) */
+#define PERCPU_CURRENT         24
+#define PERCPU_PREEMPT_COUNT   32
+
+#define GDT_KERNEL_CS   0x08
+#define GDT_KERNEL_DS   0x10
+#define GDT_USER32_CS   0x18   /* SYSRET's base selector; no 32-bit user code */
+#define GDT_USER_DS     0x20   /* used with RPL 3: 0x23 */
+#define GDT_USER_CS     0x28   /* used with RPL 3: 0x2b */
+#define GDT_TSS         0x30   /* 16-byte system descriptor */
+#define GDT_ENTRIES     8
+
+/* IST slots (1-based, as in the IDT gate). */
+#define IST_DOUBLE_FAULT 1
+#define IST_NMI          2
+#define IST_MACHINE_CHECK 3
+#define IST_COUNT        3
+#define IST_STACK_PAGES  4
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+#include <stddef.h>
+
+struct thread;
+struct trap_catch;
+
+/* The 64-bit TSS (Intel SDM vol. 3, 8.7): no task switching, only stack
+ * pointers. RSP0 is the stack the CPU switches to on an interrupt from
+ * ring 3; it follows the running thread (set on every switch). */
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+struct percpu {
+	struct percpu *self;            /* PERCPU_SELF */
+	uint64_t kernel_stack_top;      /* PERCPU_KERNEL_STACK: mirrors tss.rsp[0] */
+	uint64_t user_rsp;              /* PERCPU_USER_RSP */
+	struct thread *current;         /* PERCPU_CURRENT: the running thread */
+	uint32_t preempt_count;         /* PERCPU_PREEMPT_COUNT: see <weft/preempt.h> */
+	uint32_t cpu_id;                /* 0 = boot CPU */
+	uint32_t apic_id;
+	uint32_t irq_depth;             /* nesting depth of hardware interrupts */
+	uint32_t max_irq_depth;         /* deepest nesting seen (tests) */
+	uint32_t in_nmi;
+	uint64_t irq_count;             /* interrupts handled on this CPU */
+	uint64_t nmi_count;
+	uint64_t nmi_last_rsp;          /* RSP seen by the last NMI handler (tests) */
+	struct trap_catch *trap_catch;  /* armed by tests: see <arch/trap.h> */
+	uint64_t ist_bottom[IST_COUNT]; /* lowest address of each IST stack */
+	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+	struct tss tss __attribute__((aligned(16)));
+};
+
+#define MAX_CPUS 16
+extern struct percpu *cpu_list[MAX_CPUS];
+extern unsigned cpu_count;
+
+/* GS-relative access to the running CPU's fields. Single instructions, so
+ * safe against interrupts; the caller must keep preemption off if it uses
+ * the result to touch this CPU's data later (the thread could migrate). */
+#define percpu_read(field)                                                      \
+	({                                                                      \
+		__typeof__(((struct percpu *)0)->field) v__;                    \
+		__asm__ volatile("mov %%gs:%c1, %0"                             \
+				 : "=r"(v__)                                    \
+				 : "i"(offsetof(struct percpu, field)));        \
+		v__;                                                            \
+	})
+#define percpu_write(field, val)                                                \
+	do {                                                                    \
+		__typeof__(((struct percpu *)0)->field) v__ = (val);            \
+		__asm__ volatile("mov %0, %%gs:%c1"                             \
+				 : : "r"(v__), "i"(offsetof(struct percpu, field)) \
+				 : "memory");                                   \
+	} while (0)
+/* 32-bit fields only. */
+#define percpu_inc(field) \
+	__asm__ volatile("incl %%gs:%c0" : : "i"(offsetof(struct percpu, field)) : "memory", "cc")
+#define percpu_dec(field) \
+	__asm__ volatile("decl %%gs:%c0" : : "i"(offsetof(struct percpu, field)) : "memory", "cc")
+
+static inline struct percpu *this_cpu(void) { return percpu_read(self); }
+static inline unsigned cpu_id(void) { return percpu_read(cpu_id); }
+
+/* Point GS at the boot CPU's static structure; first thing kmain does. */
+void percpu_init_boot(void);
+/* Load this CPU's GDT, TSS and segment registers; keeps GS base on c. */
+void gdt_load(struct percpu *c);
+/* Give this CPU guard-paged IST stacks (after the memory manager is up). */
+void percpu_alloc_ist(struct percpu *c);
+/* Set the stack the CPU enters on from ring 3 (TSS.RSP0 and the mirror). */
+void percpu_set_kernel_stack(uint64_t top);
+#endif
+#endif

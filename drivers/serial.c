@@ -1,0 +1,118 @@
+/*
+ * serial.c - 16550 UART on COM1 (I/O port 0x3f8), 115200 8N1.
+ *
+ * Output is polled: wait for the transmit holding register, write a byte.
+ * That keeps printk usable from NMIs and during panic. Input is
+ * interrupt-driven: the "received data available" interrupt (ISA IRQ 4,
+ * routed through the I/O APIC) drains the receive FIFO into a ring buffer
+ * that console_getc() reads.
+ */
+#include <weft/console.h>
+#include <weft/printk.h>
+#include <arch/cpu.h>
+#include <arch/irqflags.h>
+#include <arch/trap.h>
+#include <arch/apic.h>
+
+#define COM1 0x3f8
+#define REG_DATA 0   /* RBR (read) / THR (write); divisor low with DLAB */
+#define REG_IER  1   /* interrupt enable; divisor high with DLAB */
+#define REG_FCR  2   /* FIFO control (write) */
+#define REG_LCR  3
+#define REG_MCR  4
+#define REG_LSR  5
+#define LSR_DATA_READY 0x01
+#define LSR_THR_EMPTY  0x20
+#define SERIAL_IRQ 4
+
+/* Receive ring: written only by the interrupt handler, read by
+ * console_getc() with interrupts off, so a single CPU owns it at a time
+ * (the IRQ is routed to the boot CPU). */
+#define RX_SIZE 256
+static volatile unsigned char rx_buf[RX_SIZE];
+static volatile unsigned rx_head, rx_tail;
+static bool serial_present;
+
+void serial_init_early(void)
+{
+	outb(COM1 + REG_IER, 0x00);   /* no interrupts yet */
+	outb(COM1 + REG_LCR, 0x80);   /* DLAB on: set the divisor */
+	outb(COM1 + REG_DATA, 1);     /* 115200 / 1 */
+	outb(COM1 + REG_IER, 0);
+	outb(COM1 + REG_LCR, 0x03);   /* 8 bits, no parity, 1 stop; DLAB off */
+	outb(COM1 + REG_FCR, 0xc7);   /* FIFOs on, cleared, RX trigger at 14 bytes */
+	outb(COM1 + REG_MCR, 0x0b);   /* DTR, RTS, OUT2 (OUT2 gates the IRQ line) */
+	/* A UART that is absent reads 0xff from every register. */
+	serial_present = inb(COM1 + REG_LSR) != 0xff;
+}
+
+static void serial_putc(char c)
+{
+	if (!serial_present)
+		return;
+	for (int spins = 0; spins < 100000; spins++) /* bounded: never hang printk */
+		if (inb(COM1 + REG_LSR) & LSR_THR_EMPTY)
+			break;
+	outb(COM1 + REG_DATA, (uint8_t)c);
+}
+
+void console_write(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			serial_putc('\r');
+		serial_putc(s[i]);
+	}
+}
+
+static void serial_irq(struct trap_frame *f, void *arg)
+{
+	(void)f;
+	(void)arg;
+	while (inb(COM1 + REG_LSR) & LSR_DATA_READY) {
+		unsigned char c = inb(COM1 + REG_DATA);
+		unsigned next = (rx_head + 1) % RX_SIZE;
+		if (next != rx_tail) { /* full: drop the byte, keep what we have */
+			rx_buf[rx_head] = c;
+			rx_head = next;
+		}
+	}
+}
+
+void serial_init_irq(void)
+{
+	if (!serial_present)
+		return;
+	irq_register(VEC_IRQ_BASE + SERIAL_IRQ, serial_irq, NULL);
+	ioapic_route_isa(SERIAL_IRQ, VEC_IRQ_BASE + SERIAL_IRQ);
+	outb(COM1 + REG_IER, 0x01);   /* interrupt on received data */
+	serial_irq(NULL, NULL);       /* take anything typed before now */
+}
+
+int console_trygetc(void)
+{
+	unsigned long flags = local_irq_save();
+	int c = -1;
+	if (rx_tail != rx_head) {
+		c = rx_buf[rx_tail];
+		rx_tail = (rx_tail + 1) % RX_SIZE;
+	}
+	local_irq_restore(flags);
+	return c;
+}
+
+int console_getc(void)
+{
+	for (;;) {
+		local_irq_disable();
+		/* Check and halt with interrupts off, and enable them atomically
+		 * with HLT: a byte arriving in between cannot be missed. */
+		if (rx_tail != rx_head) {
+			int c = rx_buf[rx_tail];
+			rx_tail = (rx_tail + 1) % RX_SIZE;
+			local_irq_enable();
+			return c;
+		}
+		safe_halt();
+	}
+}

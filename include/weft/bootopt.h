@@ -1,0 +1,25 @@
+/* bootopt.h - kernel command-line options (kernel/bootopt.c).
+ *
+ * Every option is parsed once at boot. An unknown option, or a value that
+ * does not parse, is reported on the console with the default that is used
+ * instead; the boot never stops for it. */
+#ifndef WEFT_BOOTOPT_H
+#define WEFT_BOOTOPT_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct boot_options {
+	int loglevel;             /* loglevel=0..7 (default 6) */
+	bool panic_exit;          /* panic=exit: leave QEMU (status 37) on panic; panic=halt */
+	char test[128];           /* test=all | test=SUITE[,SUITE...]: run in-kernel tests, exit */
+	unsigned test_repeat;     /* test_repeat=N: run the selection N times (default 1) */
+	char init[128];           /* init=PATH (issue 4); kept for later */
+	unsigned smp;             /* smp=N: CPUs to use (issue 5); default all */
+	unsigned bad_options;     /* how many options were rejected (tests) */
+};
+extern struct boot_options boot_options;
+/* Raw command line as the bootloader gave it (truncated to 511 bytes). */
+extern char boot_cmdline[512];
+
+void bootopt_parse(const char *cmdline);
+#endif

@@ -1,0 +1,22 @@
+/* console.h - the system console: the first serial port (COM1). */
+#ifndef WEFT_CONSOLE_H
+#define WEFT_CONSOLE_H
+#include <stddef.h>
+#include <stdbool.h>
+
+/* Polled output, "\n" becomes "\r\n". Callable from any context; the
+ * caller (printk) serialises whole messages. */
+void console_write(const char *s, size_t n);
+
+/* Input is interrupt-driven: the UART's receive interrupt fills a ring
+ * buffer. console_getc() waits (halting the CPU) until a byte is there;
+ * console_trygetc() returns -1 at once if none is. */
+int console_getc(void);
+int console_trygetc(void);
+
+void serial_init_early(void);   /* polled output only, before interrupts */
+void serial_init_irq(void);     /* route the receive interrupt (needs I/O APIC) */
+
+/* The interactive shell (kernel/shell.c); never returns. */
+__attribute__((noreturn)) void shell_run(void);
+#endif

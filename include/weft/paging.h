@@ -1,0 +1,47 @@
+/* paging.h - kernel page tables (arch/x86_64/paging.c).
+ *
+ * weft builds its own tables at boot (paging_init): the direct map of all
+ * physical memory (2 MiB pages, no-execute), the kernel image in 4 KiB
+ * pages with text read-only+executable, rodata read-only, data and bss
+ * read-write+no-execute, and an empty, pre-allocated PDPT for every slot of
+ * the kernel half so that every future address space can share them. */
+#ifndef WEFT_PAGING_H
+#define WEFT_PAGING_H
+#include <stdint.h>
+#include <stdbool.h>
+
+#define PTE_PRESENT  (1ULL << 0)
+#define PTE_WRITE    (1ULL << 1)
+#define PTE_USER     (1ULL << 2)
+#define PTE_PWT      (1ULL << 3)
+#define PTE_PCD      (1ULL << 4)
+#define PTE_ACCESSED (1ULL << 5)
+#define PTE_DIRTY    (1ULL << 6)
+#define PTE_HUGE     (1ULL << 7)
+#define PTE_GLOBAL   (1ULL << 8)
+#define PTE_NX       (1ULL << 63)
+#define PTE_ADDR     0x000ffffffffff000ULL
+
+/* Build and load the kernel's tables. Allocates page-table pages from the
+ * early allocator (pmm is not up yet). */
+void paging_init(void);
+/* First physical address the early allocator has not used: the PMM gets
+ * everything usable from here on. */
+uint64_t paging_early_end(void);
+/* n contiguous zeroed pages from the early allocator (before the PMM). */
+uint64_t early_alloc_pages(uint64_t n);
+
+/* Map/unmap one 4 KiB page in the kernel half of every address space.
+ * flags: PTE_WRITE, PTE_NX, PTE_PCD... (present and global are implied).
+ * Returns 0, or -ENOMEM if a page-table page could not be allocated. */
+int kmap_page(uint64_t va, uint64_t pa, uint64_t flags);
+/* Returns the physical address that was mapped, or 0. Flushes the TLB
+ * entry on this CPU (other CPUs: issue 5). */
+uint64_t kunmap_page(uint64_t va);
+/* Is va mapped in the current address space? Safe on any address. */
+bool paging_is_mapped(uint64_t va);
+/* The leaf entry for va (0 if none); *level gets 1 (4K), 2 (2M) or 3 (1G). */
+uint64_t paging_lookup(uint64_t va, int *level);
+/* Physical address of the kernel's PML4. */
+uint64_t paging_kernel_root(void);
+#endif

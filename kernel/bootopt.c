@@ -1,0 +1,95 @@
+/*
+ * bootopt.c - parse the kernel command line into struct boot_options.
+ *
+ * The table below is the whole list of options; `help` text included.
+ * Bad input never stops the boot: it is reported with the value used.
+ */
+#include <weft/bootopt.h>
+#include <weft/cmdline.h>
+#include <weft/printk.h>
+#include <weft/string.h>
+
+struct boot_options boot_options = {
+	.loglevel = LOGLEVEL_DEFAULT,
+	.panic_exit = false,
+	.test_repeat = 1,
+	.smp = 0,
+};
+char boot_cmdline[512];
+
+static void copy_value(char *dst, size_t size, const struct cmdline_token *t)
+{
+	size_t n = t->val_len < size - 1 ? t->val_len : size - 1;
+	memcpy(dst, t->val, n);
+	dst[n] = 0;
+}
+
+static void reject(const struct cmdline_token *t, const char *why, const char *dflt)
+{
+	boot_options.bad_options++;
+	pr_warn("bootopt: '%.*s%s%.*s': %s; using the default (%s)\n", (int)t->key_len, t->key,
+		t->has_val ? "=" : "", (int)t->val_len, t->has_val ? t->val : "", why, dflt);
+}
+
+static void parse_one(const struct cmdline_token *t)
+{
+	uint64_t n;
+	if (cmdline_key_is(t, "loglevel")) {
+		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n > 7)
+			reject(t, "expected a number 0..7", "6");
+		else
+			boot_options.loglevel = (int)n;
+	} else if (cmdline_key_is(t, "panic")) {
+		if (t->has_val && t->val_len == 4 && !strncmp(t->val, "exit", 4))
+			boot_options.panic_exit = true;
+		else if (t->has_val && t->val_len == 4 && !strncmp(t->val, "halt", 4))
+			boot_options.panic_exit = false;
+		else
+			reject(t, "expected panic=exit or panic=halt", "halt");
+	} else if (cmdline_key_is(t, "test")) {
+		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof boot_options.test)
+			reject(t, "expected test=all or test=SUITE[,SUITE...]", "no tests");
+		else
+			copy_value(boot_options.test, sizeof boot_options.test, t);
+	} else if (cmdline_key_is(t, "test_repeat")) {
+		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n < 1 || n > 1000)
+			reject(t, "expected a number 1..1000", "1");
+		else
+			boot_options.test_repeat = (unsigned)n;
+	} else if (cmdline_key_is(t, "init")) {
+		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof boot_options.init)
+			reject(t, "expected init=PATH", "none");
+		else
+			copy_value(boot_options.init, sizeof boot_options.init, t);
+	} else if (cmdline_key_is(t, "smp")) {
+		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n < 1 || n > 16)
+			reject(t, "expected a number 1..16", "all CPUs");
+		else
+			boot_options.smp = (unsigned)n;
+	} else {
+		reject(t, "unknown option", "ignored");
+	}
+}
+
+void bootopt_parse(const char *cmdline)
+{
+	strlcpy(boot_cmdline, cmdline ? cmdline : "", sizeof boot_cmdline);
+	const char *pos = boot_cmdline;
+	struct cmdline_token t;
+	/* Boot loaders may put the kernel's own path first (QEMU's multiboot
+	 * loader: "build/weft.elf ..."): a first word with a '/' and no '='
+	 * is not an option. */
+	while (*pos == ' ')
+		pos++;
+	const char *w = pos;
+	bool slash = false, eq = false;
+	for (; *w && *w != ' '; w++) {
+		slash |= *w == '/';
+		eq |= *w == '=';
+	}
+	if (slash && !eq)
+		pos = w;
+	while (cmdline_next(&pos, &t))
+		parse_one(&t);
+	console_loglevel = boot_options.loglevel;
+}

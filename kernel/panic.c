@@ -1,0 +1,107 @@
+/*
+ * panic.c - the end of the line: report everything, stop every CPU.
+ *
+ * Only the first CPU to panic reports; a second panic (on another CPU, or
+ * a fault inside the report itself) halts quietly. The others are stopped
+ * with an NMI, which even a CPU spinning with interrupts off takes; the NMI
+ * handler sees panic_in_progress() and halts for good.
+ */
+#include <weft/panic.h>
+#include <weft/printk.h>
+#include <weft/format.h>
+#include <weft/backtrace.h>
+#include <weft/bootopt.h>
+#include <weft/qemu.h>
+#include <arch/trap.h>
+#include <arch/percpu.h>
+#include <arch/apic.h>
+#include <arch/cpu.h>
+#include <arch/irqflags.h>
+
+static volatile int panicking = -1; /* CPU id of the panicking CPU, or -1 */
+
+bool panic_in_progress(void) { return panicking >= 0; }
+
+/* Claim the panic for this CPU; false if someone else already has it. */
+static bool panic_begin(void)
+{
+	local_irq_disable();
+	int me = (int)cpu_id();
+	if (!__sync_bool_compare_and_swap(&panicking, -1, me)) {
+		if (panicking == me)
+			pr_emerg("panic: recursive panic on CPU %d; halting\n", me);
+		cpu_halt_forever();
+	}
+	printk_bust_locks();
+	return true;
+}
+
+__attribute__((noreturn)) static void panic_end(void)
+{
+	if (cpu_count > 1)
+		lapic_send_nmi_others();
+	pr_emerg("--- end of panic: system halted ---\n");
+	if (boot_options.panic_exit)
+		qemu_exit(QEMU_EXIT_PANIC);
+	cpu_halt_forever();
+}
+
+/* Snapshot of the caller's registers, so panic() prints the same dump as
+ * a trap (RIP is the panic() call site's return address). */
+static __attribute__((noinline)) void capture_regs(struct trap_frame *f)
+{
+	__asm__ volatile("movq %%rax, %0\n\tmovq %%rbx, %1\n\tmovq %%rcx, %2\n\t"
+			 "movq %%rdx, %3\n\tmovq %%rsi, %4\n\tmovq %%rdi, %5\n\t"
+			 "movq %%r8, %6\n\tmovq %%r9, %7\n\tmovq %%r10, %8\n\t"
+			 "movq %%r11, %9\n\tmovq %%r12, %10\n\tmovq %%r13, %11\n\t"
+			 "movq %%r14, %12\n\tmovq %%r15, %13"
+			 : "=m"(f->rax), "=m"(f->rbx), "=m"(f->rcx), "=m"(f->rdx), "=m"(f->rsi),
+			   "=m"(f->rdi), "=m"(f->r8), "=m"(f->r9), "=m"(f->r10), "=m"(f->r11),
+			   "=m"(f->r12), "=m"(f->r13), "=m"(f->r14), "=m"(f->r15));
+	uint64_t *fp = __builtin_frame_address(0);
+	f->rbp = fp[0];                  /* the caller's frame */
+	f->rip = (uint64_t)__builtin_return_address(0);
+	f->rsp = (uint64_t)(fp + 2);
+	f->rflags = read_rflags();
+	__asm__ volatile("movw %%cs, %w0; movw %%ss, %w1" : "=r"(f->cs), "=r"(f->ss));
+	f->vector = 0;
+	f->error_code = 0;
+}
+
+void panic(const char *fmt, ...)
+{
+	struct trap_frame f;
+	capture_regs(&f);
+	panic_begin();
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pr_emerg("KERNEL PANIC on CPU %u: %s\n", cpu_id(), msg);
+	pr_emerg("RIP %016lx RSP %016lx RFLAGS %016lx\n", (unsigned long)f.rip,
+		 (unsigned long)f.rsp, (unsigned long)f.rflags);
+	pr_emerg("RAX %016lx RBX %016lx RCX %016lx\n", (unsigned long)f.rax,
+		 (unsigned long)f.rbx, (unsigned long)f.rcx);
+	pr_emerg("RDX %016lx RSI %016lx RDI %016lx\n", (unsigned long)f.rdx,
+		 (unsigned long)f.rsi, (unsigned long)f.rdi);
+	pr_emerg("RBP %016lx R8  %016lx R9  %016lx\n", (unsigned long)f.rbp,
+		 (unsigned long)f.r8, (unsigned long)f.r9);
+	pr_emerg("R10 %016lx R11 %016lx R12 %016lx\n", (unsigned long)f.r10,
+		 (unsigned long)f.r11, (unsigned long)f.r12);
+	pr_emerg("R13 %016lx R14 %016lx R15 %016lx\n", (unsigned long)f.r13,
+		 (unsigned long)f.r14, (unsigned long)f.r15);
+	pr_emerg("CR0 %016lx CR2 %016lx CR3 %016lx CR4 %016lx\n", (unsigned long)read_cr0(),
+		 (unsigned long)read_cr2(), (unsigned long)read_cr3(), (unsigned long)read_cr4());
+	pr_emerg("backtrace:\n");
+	backtrace_print(f.rip, f.rbp);
+	panic_end();
+}
+
+void panic_trap(const struct trap_frame *f, const char *why)
+{
+	panic_begin();
+	pr_emerg("KERNEL PANIC on CPU %u: %s\n", cpu_id(), why);
+	trap_report(f, why);
+	panic_end();
+}

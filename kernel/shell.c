@@ -1,0 +1,166 @@
+/*
+ * shell.c - the console shell: one line at a time from the serial port.
+ *
+ * Runs in the boot context; waiting for input halts the CPU until the
+ * UART's receive interrupt arrives (drivers/serial.c).
+ */
+#include <weft/console.h>
+#include <weft/printk.h>
+#include <weft/string.h>
+#include <weft/pmm.h>
+#include <weft/kmalloc.h>
+#include <weft/kstack.h>
+#include <weft/time.h>
+#include <weft/panic.h>
+#include <weft/bootopt.h>
+#include <weft/ktest.h>
+#include <arch/cpu.h>
+#include <arch/percpu.h>
+
+#define LINE_MAX 128
+#define PROMPT "weft> "
+
+__attribute__((noreturn)) void machine_reboot(void);
+
+static void cmd_help(const char *args);
+
+static void cmd_mem(const char *args)
+{
+	(void)args;
+	struct kmalloc_stats ks;
+	kmalloc_get_stats(&ks);
+	uint64_t total = pmm_total_pages(), free = pmm_free_pages();
+	kprintf("pages    %lu total, %lu free, %lu used (4 KiB each; %lu MiB free)\n",
+		(unsigned long)total, (unsigned long)free, (unsigned long)(total - free),
+		(unsigned long)(free >> 8));
+	kprintf("heap     %lu bytes in use, %lu allocations, %lu frees, %lu pages held\n",
+		(unsigned long)ks.bytes_in_use, (unsigned long)ks.allocs, (unsigned long)ks.frees,
+		(unsigned long)ks.pages_held);
+	kprintf("kstacks  %lu allocated\n", (unsigned long)kstack_count());
+}
+
+static void cmd_uptime(const char *args)
+{
+	(void)args;
+	uint64_t ns = clock_monotonic_ns();
+	kprintf("up %lu.%03lu s (TSC %lu kHz), %lu interrupts on this CPU\n",
+		(unsigned long)(ns / NSEC_PER_SEC), (unsigned long)(ns / NSEC_PER_MSEC % 1000),
+		(unsigned long)(tsc_hz / 1000), (unsigned long)this_cpu()->irq_count);
+}
+
+static void cmd_cpu(const char *args)
+{
+	(void)args;
+	cpu_print_features();
+}
+
+static void cmd_panic(const char *args)
+{
+	panic("requested from the console%s%s", *args ? ": " : "", args);
+}
+
+static void cmd_reboot(const char *args)
+{
+	(void)args;
+	kprintf("rebooting\n");
+	machine_reboot();
+}
+
+static void cmd_dmesg(const char *args)
+{
+	(void)args;
+	log_dump();
+}
+
+static void cmd_tests(const char *args)
+{
+	if (*args)
+		ktest_run(args);
+	else
+		ktest_list();
+}
+
+static const struct command {
+	const char *name;
+	void (*fn)(const char *args);
+	const char *help;
+} commands[] = {
+	{ "help", cmd_help, "list commands" },
+	{ "mem", cmd_mem, "free and used pages, heap, kernel stacks" },
+	{ "uptime", cmd_uptime, "time since boot" },
+	{ "cpu", cmd_cpu, "CPU identification and features" },
+	{ "dmesg", cmd_dmesg, "print the kernel log buffer" },
+	{ "tests", cmd_tests, "list in-kernel tests; 'tests SUITE' runs one" },
+	{ "panic", cmd_panic, "panic on purpose (to see the report)" },
+	{ "reboot", cmd_reboot, "reset the machine" },
+};
+
+static void cmd_help(const char *args)
+{
+	(void)args;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		kprintf("  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+static size_t read_line(char *buf, size_t size)
+{
+	size_t n = 0;
+	for (;;) {
+		int c = console_getc();
+		if (c == '\r' || c == '\n') {
+			kputs("\n");
+			buf[n] = 0;
+			return n;
+		}
+		if ((c == 0x7f || c == '\b')) {
+			if (n > 0) {
+				n--;
+				kputs("\b \b");
+			}
+			continue;
+		}
+		if (c == 0x15) { /* ^U: erase the line */
+			while (n > 0) {
+				n--;
+				kputs("\b \b");
+			}
+			continue;
+		}
+		if (c < 0x20 || c > 0x7e || n + 1 >= size)
+			continue;
+		buf[n++] = (char)c;
+		char echo[2] = { (char)c, 0 };
+		kputs(echo);
+	}
+}
+
+void shell_run(void)
+{
+	char line[LINE_MAX];
+	kprintf("\nweft console. Type 'help' for commands.\n");
+	for (;;) {
+		kputs(PROMPT);
+		read_line(line, sizeof line);
+		char *cmd = line;
+		while (*cmd == ' ')
+			cmd++;
+		if (!*cmd)
+			continue;
+		char *args = cmd;
+		while (*args && *args != ' ')
+			args++;
+		if (*args)
+			*args++ = 0;
+		while (*args == ' ')
+			args++;
+		size_t i;
+		for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+			if (!strcmp(cmd, commands[i].name)) {
+				commands[i].fn(args);
+				break;
+			}
+		}
+		if (i == sizeof commands / sizeof commands[0])
+			kprintf("%s: unknown command; try 'help'\n", cmd);
+	}
+}

@@ -1,0 +1,87 @@
+/*
+ * kstack.c - guard-paged kernel stacks. See <weft/kstack.h>.
+ *
+ * The KSTACK area is cut into fixed 64 KiB slots. A stack of n pages is
+ * mapped at the top of its slot; the rest of the slot below it stays
+ * unmapped, so at least one guard page (up to 15 for small stacks) lies
+ * between any stack and the one below it. Freed slots are recycled
+ * through a free list threaded through a small index array.
+ *
+ * Locking: kstack_lock guards the slot bookkeeping; mapping itself is
+ * serialised by the page-table lock.
+ */
+#include <weft/kstack.h>
+#include <weft/pmm.h>
+#include <weft/paging.h>
+#include <weft/spinlock.h>
+#include <weft/kmalloc.h>
+#include <arch/memlayout.h>
+
+#define MAX_FREE_SLOTS 4096
+
+static spinlock_t kstack_lock = SPINLOCK_INIT("kstack");
+static uint64_t next_slot;                    /* never-used slots start here */
+static uint64_t free_slots[MAX_FREE_SLOTS];   /* recycled slot numbers (a stack) */
+static unsigned nfree;
+static uint64_t live;
+
+static uint64_t slot_get(void)
+{
+	unsigned long f = spin_lock_irqsave(&kstack_lock);
+	uint64_t s = nfree ? free_slots[--nfree] : next_slot++;
+	live++;
+	spin_unlock_irqrestore(&kstack_lock, f);
+	return s;
+}
+
+static void slot_put(uint64_t s)
+{
+	unsigned long f = spin_lock_irqsave(&kstack_lock);
+	if (nfree < MAX_FREE_SLOTS)
+		free_slots[nfree++] = s;   /* else leak the virtual slot: 1 TiB is plenty */
+	live--;
+	spin_unlock_irqrestore(&kstack_lock, f);
+}
+
+int kstack_alloc(struct kstack *ks, unsigned pages)
+{
+	if (pages == 0 || pages * PAGE_SIZE >= KSTACK_SLOT_SIZE)
+		return -22;
+	uint64_t slot = slot_get();
+	uint64_t top = KSTACK_BASE + (slot + 1) * KSTACK_SLOT_SIZE;
+	uint64_t bottom = top - pages * PAGE_SIZE;
+	for (unsigned i = 0; i < pages; i++) {
+		uint64_t pa = pmm_alloc(0);
+		if (!pa || kmap_page(bottom + i * PAGE_SIZE, pa, PTE_WRITE | PTE_NX) < 0) {
+			if (pa)
+				pmm_free(pa, 0);
+			while (i--)
+				pmm_free(kunmap_page(bottom + i * PAGE_SIZE), 0);
+			slot_put(slot);
+			return -12;
+		}
+	}
+	ks->bottom = bottom;
+	ks->top = top;
+	ks->pages = pages;
+	return 0;
+}
+
+void kstack_free(struct kstack *ks)
+{
+	for (unsigned i = 0; i < ks->pages; i++) {
+		uint64_t pa = kunmap_page(ks->bottom + i * PAGE_SIZE);
+		if (pa)
+			pmm_free(pa, 0);
+	}
+	slot_put((ks->top - KSTACK_BASE) / KSTACK_SLOT_SIZE - 1);
+	ks->bottom = ks->top = 0;
+	ks->pages = 0;
+}
+
+bool kstack_is_guard(uint64_t addr)
+{
+	return addr >= KSTACK_BASE && addr < KSTACK_BASE + KSTACK_AREA && !paging_is_mapped(addr);
+}
+
+uint64_t kstack_count(void) { return live; }
