@@ -9,12 +9,13 @@
 #include <weft/printk.h>
 #include <weft/string.h>
 
-struct boot_options boot_options = {
+static const struct boot_options defaults = {
 	.loglevel = LOGLEVEL_DEFAULT,
 	.panic_exit = false,
 	.test_repeat = 1,
 	.smp = 0,
 };
+struct boot_options boot_options = defaults;
 char boot_cmdline[512];
 
 static void copy_value(char *dst, size_t size, const struct cmdline_token *t)
@@ -24,57 +25,57 @@ static void copy_value(char *dst, size_t size, const struct cmdline_token *t)
 	dst[n] = 0;
 }
 
-static void reject(const struct cmdline_token *t, const char *why, const char *dflt)
+static void reject(struct boot_options *o, const struct cmdline_token *t, const char *why, const char *dflt)
 {
-	boot_options.bad_options++;
+	o->bad_options++;
 	pr_warn("bootopt: '%.*s%s%.*s': %s; using the default (%s)\n", (int)t->key_len, t->key,
 		t->has_val ? "=" : "", (int)t->val_len, t->has_val ? t->val : "", why, dflt);
 }
 
-static void parse_one(const struct cmdline_token *t)
+static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 {
 	uint64_t n;
 	if (cmdline_key_is(t, "loglevel")) {
 		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n > 7)
-			reject(t, "expected a number 0..7", "6");
+			reject(o, t, "expected a number 0..7", "6");
 		else
-			boot_options.loglevel = (int)n;
+			o->loglevel = (int)n;
 	} else if (cmdline_key_is(t, "panic")) {
 		if (t->has_val && t->val_len == 4 && !strncmp(t->val, "exit", 4))
-			boot_options.panic_exit = true;
+			o->panic_exit = true;
 		else if (t->has_val && t->val_len == 4 && !strncmp(t->val, "halt", 4))
-			boot_options.panic_exit = false;
+			o->panic_exit = false;
 		else
-			reject(t, "expected panic=exit or panic=halt", "halt");
+			reject(o, t, "expected panic=exit or panic=halt", "halt");
 	} else if (cmdline_key_is(t, "test")) {
-		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof boot_options.test)
-			reject(t, "expected test=all or test=SUITE[,SUITE...]", "no tests");
+		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof o->test)
+			reject(o, t, "expected test=all or test=SUITE[,SUITE...]", "no tests");
 		else
-			copy_value(boot_options.test, sizeof boot_options.test, t);
+			copy_value(o->test, sizeof o->test, t);
 	} else if (cmdline_key_is(t, "test_repeat")) {
 		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n < 1 || n > 1000)
-			reject(t, "expected a number 1..1000", "1");
+			reject(o, t, "expected a number 1..1000", "1");
 		else
-			boot_options.test_repeat = (unsigned)n;
+			o->test_repeat = (unsigned)n;
 	} else if (cmdline_key_is(t, "init")) {
-		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof boot_options.init)
-			reject(t, "expected init=PATH", "none");
+		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof o->init)
+			reject(o, t, "expected init=PATH", "none");
 		else
-			copy_value(boot_options.init, sizeof boot_options.init, t);
+			copy_value(o->init, sizeof o->init, t);
 	} else if (cmdline_key_is(t, "smp")) {
 		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n < 1 || n > 16)
-			reject(t, "expected a number 1..16", "all CPUs");
+			reject(o, t, "expected a number 1..16", "all CPUs");
 		else
-			boot_options.smp = (unsigned)n;
+			o->smp = (unsigned)n;
 	} else {
-		reject(t, "unknown option", "ignored");
+		reject(o, t, "unknown option", "ignored");
 	}
 }
 
-void bootopt_parse(const char *cmdline)
+void bootopt_parse_into(struct boot_options *o, const char *cmdline)
 {
-	strlcpy(boot_cmdline, cmdline ? cmdline : "", sizeof boot_cmdline);
-	const char *pos = boot_cmdline;
+	*o = defaults;
+	const char *pos = cmdline;
 	struct cmdline_token t;
 	/* Boot loaders may put the kernel's own path first (QEMU's multiboot
 	 * loader: "build/weft.elf ..."): a first word with a '/' and no '='
@@ -90,6 +91,12 @@ void bootopt_parse(const char *cmdline)
 	if (slash && !eq)
 		pos = w;
 	while (cmdline_next(&pos, &t))
-		parse_one(&t);
+		parse_one(o, &t);
+}
+
+void bootopt_parse(const char *cmdline)
+{
+	strlcpy(boot_cmdline, cmdline ? cmdline : "", sizeof boot_cmdline);
+	bootopt_parse_into(&boot_options, boot_cmdline);
 	console_loglevel = boot_options.loglevel;
 }

@@ -22,4 +22,6 @@ extern struct boot_options boot_options;
 extern char boot_cmdline[512];
 
 void bootopt_parse(const char *cmdline);
+/* Parse into *o, starting from the defaults (tests use a scratch copy). */
+void bootopt_parse_into(struct boot_options *o, const char *cmdline);
 #endif

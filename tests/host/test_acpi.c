@@ -17,6 +17,7 @@
 
 static uint8_t *mem;
 static int warnings;
+static int quiet; /* drop log lines (the fuzz test makes thousands) */
 
 static void *phys_to_virt(uint64_t pa)
 {
@@ -33,6 +34,8 @@ static void log_line(int is_warn, const char *fmt, ...)
 {
 	va_list ap;
 	warnings += is_warn;
+	if (quiet)
+		return;
 	printf("# %s", is_warn ? "warn: " : "");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
@@ -75,11 +78,10 @@ static void put_rsdp(uint64_t pa, unsigned rev, uint32_t rsdt, uint64_t xsdt)
 	if (rev >= 2) {
 		wr32(pa + 20, 36);
 		wr64(pa + 24, xsdt);
-		fix_sum(pa, 36, 32);
 	}
 	fix_sum(pa, 20, 8);
 	if (rev >= 2)
-		fix_sum(pa, 36, 32); /* the v1 checksum byte is inside the extended range */
+		fix_sum(pa, 36, 32); /* covers the v1 bytes, so it goes last */
 }
 
 /* SDT header at pa with total length len, body already in place; checksummed. */
@@ -296,9 +298,9 @@ static void test_ebda(void)
 	put_std_madt(MADT_PA, 0xfee00000);
 	put_root(ROOT_PA, false, t, 1);
 	wr16(0x40e, 0x9fc0);
-	put_rsdp(0x9fc00 + 0x3f0, 0, ROOT_PA, 0);
+	put_rsdp(0x9fc00 + 0x3e0, 0, ROOT_PA, 0);
 	run(0);
-	ok(acpi_info.found && rsdp_at == 0x9fc00 + 0x3f0, "EBDA: RSDP in the EBDA's first KiB");
+	ok(acpi_info.found && rsdp_at == 0x9fc00 + 0x3e0, "EBDA: RSDP in the EBDA's first KiB");
 	/* Just past the first KiB: not searched. */
 	memset(mem + 0x9fc00, 0, 0x400);
 	put_rsdp(0x9fc00 + 0x400, 0, ROOT_PA, 0);
@@ -396,7 +398,8 @@ static void test_limits(void)
 	madt_iso(1, 3, 3, 0);                   /* not ISA */
 	madt_iso(0, 20, 20, 0);                 /* not an ISA IRQ */
 	madt_end();
-	wr32(MADT_PA - 8 + 4, 0xffffffff);      /* no valid table here */
+	memcpy(mem + MADT_PA - 8, "APIC", 4);   /* an "MADT" with a garbage length */
+	wr32(MADT_PA - 8 + 4, 0xffffffff);
 	put_root(ROOT_PA, false, t, 4);
 	put_rsdp(RSDP_PA, 0, ROOT_PA, 0);
 	run(0);
@@ -430,9 +433,11 @@ static void test_fuzz(void)
 	uint32_t seed = 12345;
 	int found = 0;
 
+	quiet = 1;
 	for (int iter = 0; iter < 2000; iter++) {
 		reset_mem();
-		uint32_t len = 36 + (seed % 300);
+		seed = seed * 1103515245u + 12345u;
+		uint32_t len = 36 + (seed >> 16) % 300;
 		for (uint32_t i = 36; i < len; i++) {
 			seed = seed * 1103515245u + 12345u;
 			mem[MADT_PA + i] = (uint8_t)(seed >> 16);
@@ -440,8 +445,8 @@ static void test_fuzz(void)
 				mem[MADT_PA + i] = (uint8_t)((seed >> 12) % 20);
 		}
 		put_sdt(MADT_PA, "APIC", len);
-		/* Table ending exactly at the end of memory, too. */
-		put_sdt(MEM_SIZE - len, "APIC", len);
+		/* The same table ending exactly at the end of memory, too. */
+		memcpy(mem + MEM_SIZE - len, mem + MADT_PA, len);
 		t[0] = iter & 1 ? MEM_SIZE - len : MADT_PA;
 		put_root(ROOT_PA, false, t, 1);
 		put_rsdp(RSDP_PA, 0, ROOT_PA, 0);
@@ -451,8 +456,10 @@ static void test_fuzz(void)
 		if (acpi_info.ncpus > ACPI_MAX_CPUS || acpi_info.nioapics > ACPI_MAX_IOAPICS)
 			break;
 	}
+	quiet = 0;
+	diag("fuzz: %d of 2000 random MADTs were usable", found);
 	ok(acpi_info.ncpus <= ACPI_MAX_CPUS && acpi_info.nioapics <= ACPI_MAX_IOAPICS,
-	   "fuzz: 2000 random MADTs parsed in bounds (%d found)", found);
+	   "fuzz: random MADTs parsed in bounds");
 }
 
 int main(void)
