@@ -81,14 +81,16 @@ $(BUILD)/weft.elf: $(BUILD)/weft.pass1.elf $(BUILD)/ksyms.o tools/check-image
 	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
 	tools/check-image $(BUILD)/weft.pass1.elf $@
 
-iso: $(BUILD)/weft.iso
+# The ISO boots weft through GRUB's multiboot2 loader (real PCs: write it to
+# a USB stick). weft-test.iso is the same with the test entry as default.
+iso: $(BUILD)/weft.iso $(BUILD)/weft-test.iso
 $(BUILD)/weft.iso: $(BUILD)/weft.elf iso/grub.cfg | deps
-	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub
-	cp $(BUILD)/weft.elf $(BUILD)/isodir/boot/weft.elf
-	cp iso/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
-	grub-file --is-x86-multiboot2 $(BUILD)/weft.elf
-	grub-mkrescue -o $@ $(BUILD)/isodir 2>$(BUILD)/grub-mkrescue.log || \
-	  { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+	tools/make-iso $(BUILD)/weft.elf iso/grub.cfg $@
+
+$(BUILD)/weft-test.iso: $(BUILD)/weft.elf iso/grub.cfg | deps
+	sed -e 's/^set default=0/set default=1/' -e 's/^set timeout=.*/set timeout=0/' \
+	  -e 's/test=all$$/test=traps,pmm panic=exit/' iso/grub.cfg > $(BUILD)/grub-test.cfg
+	tools/make-iso $(BUILD)/weft.elf $(BUILD)/grub-test.cfg $@
 
 QEMU_RUN := qemu-system-x86_64 -m $(MEM) -smp $(SMP) -display none -serial mon:stdio \
 	    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \

@@ -156,13 +156,20 @@ int strncmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
+/* The C signatures hand back a non-const pointer into a const string;
+ * launder it through an integer so -Wcast-qual builds stay clean. */
+static char *unconst(const char *s)
+{
+	return (char *)(uintptr_t)s;
+}
+
 char *strchr(const char *s, int c)
 {
 	char ch = (char)c;
 
 	for (;; s++) {
 		if (*s == ch)
-			return (char *)s;
+			return unconst(s);
 		if (!*s)
 			return NULL;
 	}
@@ -177,7 +184,7 @@ char *strrchr(const char *s, int c)
 		if (*s == ch)
 			last = s;
 		if (!*s)
-			return (char *)last;
+			return unconst(last);
 	}
 }
 
@@ -199,10 +206,10 @@ char *strstr(const char *hay, const char *needle)
 	size_t n = strlen(needle);
 
 	if (n == 0)
-		return (char *)hay;
+		return unconst(hay);
 	for (; *hay; hay++) {
 		if (*hay == *needle && strncmp(hay, needle, n) == 0)
-			return (char *)hay;
+			return unconst(hay);
 	}
 	return NULL;
 }
