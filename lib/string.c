@@ -3,9 +3,9 @@
  *
  * The bulk copies move 8-byte words when source and destination share
  * their alignment, and single bytes otherwise. This file must never be
- * turned into calls to itself: gcc's loop-idiom pass would rewrite the
- * byte loops below into memset()/memcpy() calls, i.e. infinite recursion,
- * so it is switched off for this file.
+ * turned into calls to itself: gcc's loop-idiom pass (loop distribution)
+ * can rewrite byte loops into memset()/memcpy() calls, i.e. infinite
+ * recursion, even under -fno-builtin, so it is switched off for this file.
  */
 #include <stdbool.h>
 #include <weft/string.h>
