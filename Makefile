@@ -120,6 +120,15 @@ test: deps kernel iso host-tests
 
 check: test
 
+# Deterministic instruction counts: -icount shift=0 makes 1 guest ns = 1 instruction.
+bench: deps kernel
+	@mkdir -p $(BUILD)/logs
+	qemu-system-x86_64 -m $(MEM) -smp 1 -display none -serial stdio -no-reboot -monitor none \
+	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -accel tcg -cpu max \
+	  -icount shift=0,sleep=off -kernel $(BUILD)/weft.elf -append "bench=all loglevel=3" \
+	  </dev/null > $(BUILD)/logs/bench.log; status=$$?; \
+	  grep '^bench:' $(BUILD)/logs/bench.log; [ $$status = 33 ]
+
 clean:
 	rm -rf $(BUILD)
 

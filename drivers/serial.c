@@ -13,6 +13,8 @@
 #include <arch/irqflags.h>
 #include <arch/trap.h>
 #include <arch/apic.h>
+#include <weft/wait.h>
+#include <weft/thread.h>
 
 #define COM1 0x3f8
 #define REG_DATA 0   /* RBR (read) / THR (write); divisor low with DLAB */
@@ -32,6 +34,7 @@
 static volatile unsigned char rx_buf[RX_SIZE];
 static volatile unsigned rx_head, rx_tail;
 static bool serial_present;
+static struct wait_queue rx_wait = WAIT_QUEUE_INIT(rx_wait, "serial input");
 
 void serial_init_early(void)
 {
@@ -77,6 +80,8 @@ static void serial_irq(struct trap_frame *f, void *arg)
 			rx_head = next;
 		}
 	}
+	if (f)
+		wake_up_all(&rx_wait);
 }
 
 void serial_init_irq(void)
@@ -101,18 +106,19 @@ int console_trygetc(void)
 	return c;
 }
 
+static bool rx_ready(void *arg)
+{
+	(void)arg;
+	return rx_tail != rx_head;
+}
+
 int console_getc(void)
 {
 	for (;;) {
-		local_irq_disable();
-		/* Check and halt with interrupts off, and enable them atomically
-		 * with HLT: a byte arriving in between cannot be missed. */
-		if (rx_tail != rx_head) {
-			int c = rx_buf[rx_tail];
-			rx_tail = (rx_tail + 1) % RX_SIZE;
-			local_irq_enable();
+		int c = console_trygetc();
+		if (c >= 0)
 			return c;
-		}
-		safe_halt();
+		/* Sleep until the receive interrupt has put a byte in the ring. */
+		wait_event(&rx_wait, rx_ready, NULL, THREAD_INTERRUPTIBLE, 0);
 	}
 }

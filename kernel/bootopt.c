@@ -62,6 +62,11 @@ static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 			reject(o, t, "expected init=PATH", "none");
 		else
 			copy_value(o->init, sizeof o->init, t);
+	} else if (cmdline_key_is(t, "bench")) {
+		if (t->has_val && t->val_len == 3 && !strncmp(t->val, "all", 3))
+			o->bench = true;
+		else
+			reject(o, t, "expected bench=all", "no benchmarks");
 	} else if (cmdline_key_is(t, "smp")) {
 		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n < 1 || n > 16)
 			reject(o, t, "expected a number 1..16", "all CPUs");

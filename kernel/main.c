@@ -23,6 +23,8 @@
 #include <weft/time.h>
 #include <weft/ktest.h>
 #include <weft/qemu.h>
+#include <weft/thread.h>
+#include <weft/timer.h>
 #include <arch/percpu.h>
 #include <arch/trap.h>
 #include <arch/cpu.h>
@@ -32,7 +34,7 @@
 
 void call_on_stack(void *arg, void (*fn)(void *), uint64_t top);
 
-static struct kstack boot_kstack;
+struct kstack boot_kstack; /* becomes the stack of thread 0, "main" */
 
 static void kmain_on_kstack(void *arg)
 {
@@ -43,11 +45,18 @@ static void kmain_on_kstack(void *arg)
 	lapic_init();
 	ioapic_init();
 	time_init();
+	timer_init();
+	sched_init();      /* this context becomes thread 0 "main"; idle0 is created */
 	serial_init_irq();
 	local_irq_enable();
 	pr_info("weft: CPU %u up (APIC id %u, %s), interrupts on\n", cpu_id(), this_cpu()->apic_id,
 		lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
 
+	if (boot_options.bench) {
+		void bench_run(void);
+		bench_run();
+		qemu_exit(QEMU_EXIT_PASS);
+	}
 	if (boot_options.test[0]) {
 		unsigned failed = 0;
 		for (unsigned i = 0; i < boot_options.test_repeat; i++)

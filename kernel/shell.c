@@ -16,6 +16,9 @@
 #include <weft/ktest.h>
 #include <arch/cpu.h>
 #include <arch/percpu.h>
+#include <weft/thread.h>
+#include <weft/sched.h>
+#include <weft/errno.h>
 
 #define LINE_MAX 128
 #define PROMPT "weft> "
@@ -80,6 +83,75 @@ static void cmd_tests(const char *args)
 		ktest_list();
 }
 
+static void cmd_ps(const char *args)
+{
+	(void)args;
+	thread_print_all();
+}
+
+static void cmd_bt(const char *args)
+{
+	uint64_t tid;
+	if (parse_u64(args, strlen(args), 10, &tid) < 0) {
+		kprintf("usage: bt TID (see ps)\n");
+		return;
+	}
+	int err = thread_backtrace((int)tid);
+	if (err == -ESRCH)
+		kprintf("bt: no thread %lu\n", (unsigned long)tid);
+	else if (err == -EBUSY)
+		kprintf("bt: thread %lu is running on another CPU\n", (unsigned long)tid);
+}
+
+static void cmd_cpus(const char *args)
+{
+	(void)args;
+	for (unsigned i = 0; i < cpu_count; i++) {
+		struct sched_stats st;
+		sched_get_stats(i, &st);
+		kprintf("cpu%u  apic %u  runnable %u  switches %lu  preemptions %lu  idle %lu ms\n", i,
+			cpu_list[i]->apic_id, st.nr_running, (unsigned long)st.switches,
+			(unsigned long)st.preemptions, (unsigned long)(st.idle_ns / NSEC_PER_MSEC));
+	}
+}
+
+/* `spawn`: threads that show preemption on the console. Each spins
+ * without ever yielding and prints a line every so often; the timer
+ * preempts them, so their lines interleave. */
+static void *spinner(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+	for (int round = 0; round < 5; round++) {
+		uint64_t until = clock_monotonic_ns() + 40 * NSEC_PER_MSEC;
+		while (clock_monotonic_ns() < until)
+			; /* busy: never calls schedule() */
+		kprintf("  spinner %lu: round %d (CPU time %lu ms)\n", (unsigned long)id, round,
+			(unsigned long)(current()->cpu_time_ns / NSEC_PER_MSEC));
+	}
+	return NULL;
+}
+
+static void cmd_spawn(const char *args)
+{
+	uint64_t n = 3;
+	if (*args && (parse_u64(args, strlen(args), 10, &n) < 0 || n < 1 || n > 16)) {
+		kprintf("usage: spawn [1..16]\n");
+		return;
+	}
+	struct thread *t[16];
+	for (uint64_t i = 0; i < n; i++) {
+		t[i] = thread_create(spinner, (void *)(uintptr_t)(i + 1), "spinner");
+		if (!t[i]) {
+			kprintf("spawn: out of memory\n");
+			n = i;
+			break;
+		}
+	}
+	for (uint64_t i = 0; i < n; i++)
+		thread_join(t[i]);
+	kprintf("spawn: %lu busy threads shared the CPU without yielding\n", (unsigned long)n);
+}
+
 static const struct command {
 	const char *name;
 	void (*fn)(const char *args);
@@ -91,6 +163,10 @@ static const struct command {
 	{ "cpu", cmd_cpu, "CPU identification and features" },
 	{ "dmesg", cmd_dmesg, "print the kernel log buffer" },
 	{ "tests", cmd_tests, "list in-kernel tests; 'tests SUITE' runs one" },
+	{ "ps", cmd_ps, "threads: id, name, state, CPU, run time, what they wait on" },
+	{ "bt", cmd_bt, "bt TID: stack trace of any thread" },
+	{ "cpus", cmd_cpus, "per-CPU scheduler statistics" },
+	{ "spawn", cmd_spawn, "spawn [N]: busy threads that the timer preempts" },
 	{ "panic", cmd_panic, "panic on purpose (to see the report)" },
 	{ "reboot", cmd_reboot, "reset the machine" },
 };

@@ -41,6 +41,12 @@ void spin_unlock(spinlock_t *l)
 	preempt_enable();
 }
 
+void spin_unlock_no_resched(spinlock_t *l)
+{
+	lock_release(l);
+	preempt_enable_no_resched();
+}
+
 bool spin_trylock(spinlock_t *l)
 {
 	preempt_disable();
@@ -69,9 +75,3 @@ void spin_unlock_irqrestore(spinlock_t *l, unsigned long flags)
 
 bool spin_is_held(const spinlock_t *l) { return l->locked && l->cpu == cpu_id(); }
 
-/* Until the scheduler exists (issue 3) there is nothing to reschedule:
- * dropping the count is all preempt_enable() does. */
-void preempt_enable(void)
-{
-	preempt_enable_no_resched();
-}

@@ -23,7 +23,7 @@ uint64_t tsc_hz;
 static uint64_t tsc_base;
 static uint64_t ns_mult;            /* ns = delta * ns_mult >> 32 */
 static uint64_t timer_irqs[MAX_CPUS];
-static void (*timer_hook)(void);
+static timer_hook_t timer_hook;
 
 uint64_t tsc_to_ns(uint64_t delta)
 {
@@ -77,7 +77,10 @@ static void timer_irq(struct trap_frame *f, void *arg)
 }
 
 uint64_t timer_interrupts(void) { return timer_irqs[cpu_id()]; }
-void timer_set_hook(void (*hook)(void)) { timer_hook = hook; }
+timer_hook_t timer_set_hook(timer_hook_t hook)
+{
+	return __atomic_exchange_n(&timer_hook, hook, __ATOMIC_ACQ_REL);
+}
 
 void time_init(void)
 {

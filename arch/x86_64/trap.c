@@ -20,11 +20,13 @@
 #include <arch/percpu.h>
 #include <arch/cpu.h>
 #include <arch/apic.h>
+#include <arch/irqflags.h>
 #include <weft/printk.h>
 #include <weft/panic.h>
 #include <weft/backtrace.h>
 #include <weft/kstack.h>
 #include <weft/preempt.h>
+#include <weft/sched.h>
 #include <stddef.h>
 
 /* entry.S addresses fields by these offsets. */
@@ -208,9 +210,17 @@ void trap_dispatch(struct trap_frame *f)
 	else
 		pr_warn("unexpected interrupt, vector %#lx on CPU %u\n", (unsigned long)v, c->cpu_id);
 	if (v != VEC_SPURIOUS)
-		lapic_eoi();
+		lapic_eoi();   /* before any switch: the next thread must get interrupts */
 	c->irq_depth--;
 	preempt_enable_no_resched();
+	/* Preemption point: leaving the outermost interrupt to code that ran
+	 * with interrupts enabled and no preemption-disabling lock held. The
+	 * thread is switched out right here, with its trap frame on its stack,
+	 * and resumes through entry.S's IRETQ when it is next picked. */
+	struct thread *cur = c->current;
+	if (cur && cur->need_resched && c->irq_depth == 0 && c->preempt_count == 0 &&
+	    (f->rflags & RFLAGS_IF))
+		preempt_schedule_irq();
 }
 
 extern const struct extable_entry __extable_start[], __extable_end[];

@@ -14,6 +14,7 @@ struct boot_options {
 	char test[128];           /* test=all | test=SUITE[,SUITE...]: run in-kernel tests, exit */
 	unsigned test_repeat;     /* test_repeat=N: run the selection N times (default 1) */
 	char init[128];           /* init=PATH (issue 4); kept for later */
+	bool bench;               /* bench=all: run kernel/bench.c and exit */
 	unsigned smp;             /* smp=N: CPUs to use (issue 5); default all */
 	unsigned bad_options;     /* how many options were rejected (tests) */
 };

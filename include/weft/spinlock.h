@@ -28,4 +28,8 @@ bool spin_trylock(spinlock_t *l);
 unsigned long spin_lock_irqsave(spinlock_t *l);
 void spin_unlock_irqrestore(spinlock_t *l, unsigned long flags);
 bool spin_is_held(const spinlock_t *l);
+/* Release without the preemption check (the scheduler's own lock, and
+ * paths that must not switch: interrupt handlers calling into the
+ * scheduler). */
+void spin_unlock_no_resched(spinlock_t *l);
 #endif

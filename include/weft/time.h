@@ -26,5 +26,8 @@ void udelay(uint64_t us);
 /* Number of LAPIC timer interrupts taken on this CPU, and a hook the timer
  * interrupt calls (the scheduler installs its tick here in issue 3). */
 uint64_t timer_interrupts(void);
-void timer_set_hook(void (*hook)(void));
+typedef void (*timer_hook_t)(void);
+/* Install the hook; returns the previous one (tests that program the LAPIC
+ * timer themselves set NULL, then put the old hook back). */
+timer_hook_t timer_set_hook(timer_hook_t hook);
 #endif

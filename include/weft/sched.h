@@ -1,0 +1,40 @@
+/* sched.h - the scheduler's interface to the rest of the kernel. */
+#ifndef WEFT_SCHED_H
+#define WEFT_SCHED_H
+#include <stdint.h>
+#include <stdbool.h>
+#include <weft/thread.h>
+
+#define SCHED_LATENCY_NS   6000000ULL   /* every runnable thread runs within ~this */
+#define SCHED_MIN_SLICE_NS 1000000ULL   /* never switch more often than this */
+#define SCHED_WAKEUP_GRAN_NS 1000000ULL /* a wakee preempts if this much "owed" */
+
+/* Pick the next thread and switch to it. Must be called with preemption
+ * enabled (no spinlock held) and outside interrupt context; violating
+ * that panics ("scheduling while atomic"). The caller sets its state
+ * first: RUNNING to yield, a sleeping state to sleep. */
+void schedule(void);
+/* Called by switch.S/schedule() on the new thread's stack after every
+ * switch: finishes what the previous thread could not do itself. */
+void schedule_tail(struct thread *prev);
+/* Make a sleeping thread runnable if its state is in `states` (bit mask of
+ * 1 << THREAD_*). Any context. Returns true if it was woken. */
+bool wake_up_thread(struct thread *t, unsigned states);
+#define WAKE_SLEEPERS ((1u << THREAD_INTERRUPTIBLE) | (1u << THREAD_UNINTERRUPTIBLE))
+/* Put a newly created thread on a run queue. */
+void sched_add_new(struct thread *t);
+/* Interrupt exit: preempt the interrupted kernel code if it asked for it. */
+void preempt_schedule_irq(void);
+/* The weight of a priority -20..19 (1024 at 0, about x1.25 per step). */
+uint32_t sched_prio_to_weight(int prio);
+/* Per-CPU counters for `cpus` and tests. */
+struct sched_stats {
+	uint64_t switches, preemptions, idle_ns;
+	unsigned nr_running;
+};
+void sched_get_stats(unsigned cpu, struct sched_stats *out);
+
+/* Catch "scheduling while atomic" in tests instead of panicking
+ * (<arch/trap.h> trap catch with this pseudo-vector). */
+#define CATCH_SCHED_ATOMIC 0x100
+#endif

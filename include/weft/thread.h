@@ -1,0 +1,105 @@
+/* thread.h - kernel threads (kernel/thread.c) and the scheduler's view of
+ * them (kernel/sched.c).
+ *
+ * A thread's registers live on its own kernel stack while it is switched
+ * out; the structure keeps only the stack pointer (saved_rsp, first field:
+ * switch.S addresses it at offset 0).
+ */
+#ifndef WEFT_THREAD_H
+#define WEFT_THREAD_H
+#include <stdint.h>
+#include <stdbool.h>
+#include <weft/list.h>
+#include <weft/kstack.h>
+#include <weft/wait.h>
+#include <arch/percpu.h>
+
+enum thread_state {
+	THREAD_RUNNING,          /* on a CPU now */
+	THREAD_RUNNABLE,         /* on a run queue, waiting for a CPU */
+	THREAD_INTERRUPTIBLE,    /* asleep; woken by its event, a timeout or thread_kill() */
+	THREAD_UNINTERRUPTIBLE,  /* asleep; woken only by its event or a timeout */
+	THREAD_ZOMBIE,           /* exited; waiting to be joined */
+	THREAD_DEAD,             /* joined or reaped; memory about to be freed */
+};
+
+#define THREAD_NAME_LEN 24
+#define PRIO_MIN  (-20)          /* highest priority (weight 88761) */
+#define PRIO_MAX  19             /* lowest (weight 15) */
+#define PRIO_DEFAULT 0           /* weight 1024 */
+
+struct thread {
+	uint64_t saved_rsp;          /* THREAD_SAVED_RSP: valid while switched out */
+	/* Fixed at creation: */
+	struct kstack stack;
+	int tid;
+	char name[THREAD_NAME_LEN];
+	struct thread *parent;
+	bool idle;                   /* the per-CPU idle thread: never queued */
+
+	/* Scheduler state, guarded by the run-queue lock of `cpu`: */
+	volatile int state;          /* enum thread_state */
+	int cpu;                     /* CPU whose run queue owns this thread */
+	volatile bool on_cpu;        /* its stack is in use by a CPU (until schedule_tail) */
+	volatile bool need_resched;  /* set by the timer or a wakeup; checked on IRQ exit */
+	uint32_t preempt_count;      /* saved per-CPU count while switched out */
+	int prio;                    /* -20..19, nice-style */
+	uint32_t weight;
+	uint64_t vruntime;           /* weighted CPU time: the fair-queue key */
+	uint64_t exec_start_ns;      /* when it last got the CPU */
+	uint64_t cpu_time_ns;        /* total CPU time used */
+	uint64_t nr_switches;
+	struct thread *heap_left, *heap_right; /* run-queue leftist heap links */
+	uint32_t heap_rank;
+	uint64_t heap_seq;           /* FIFO tie-break among equal vruntimes */
+
+	/* Sleeping: */
+	const char *wait_name;       /* what it sleeps on (for `ps`), or NULL */
+	volatile bool killed;        /* thread_kill() was called */
+	volatile bool timed_out;
+
+	/* Exit and join, guarded by thread_list_lock: */
+	void *exit_value;
+	bool detached;
+	bool joined;
+	struct wait_queue join_wq;   /* joiners wait here for state == ZOMBIE */
+	struct list_head all_link;   /* on the all-threads list */
+};
+
+typedef void *(*thread_fn)(void *arg);
+
+/* Create a runnable thread that runs fn(arg) and exits with its return
+ * value. NULL if out of memory. Not callable from interrupt context. */
+struct thread *thread_create(thread_fn fn, void *arg, const char *name);
+/* The same, detached: reaped automatically when it exits. */
+struct thread *thread_create_detached(thread_fn fn, void *arg, const char *name);
+/* End the calling thread. */
+__attribute__((noreturn)) void thread_exit(void *value);
+/* Wait for t to exit, free it, return its value. -EINVAL-like misuse panics. */
+void *thread_join(struct thread *t);
+/* Mark t killed and wake it if it sleeps interruptibly. */
+void thread_kill(struct thread *t);
+bool thread_killed(const struct thread *t);
+void thread_set_priority(struct thread *t, int prio);
+void thread_yield(void);
+/* Sleep at least ns nanoseconds (uninterruptible). */
+void thread_sleep(uint64_t ns);
+/* Interruptible: 0, or -EINTR if killed first. */
+int thread_sleep_interruptible(uint64_t ns);
+
+static inline struct thread *current(void) { return percpu_read(current); }
+
+/* Number of threads that exist (any state), and a lookup by id. */
+uint64_t thread_count(void);
+struct thread *thread_find(int tid);
+
+/* `ps` and `bt ID` */
+void thread_print_all(void);
+int thread_backtrace(int tid);
+
+/* Boot: turn the running boot context into a thread, start the idle
+ * thread and the scheduler on this CPU. */
+void sched_init(void);
+/* Internal (schedule_tail): free a detached zombie whose stack is no longer in use. */
+void thread_reap_if_detached(struct thread *t);
+#endif

@@ -1,0 +1,29 @@
+/* timer.h - one-shot kernel timers on the per-CPU deadline timer
+ * (kernel/timer.c). The LAPIC timer is programmed in one-shot mode for the
+ * earliest of: the next timer deadline, the running thread's slice end.
+ * An idle CPU with no timers takes no timer interrupts at all. */
+#ifndef WEFT_TIMER_H
+#define WEFT_TIMER_H
+#include <stdint.h>
+#include <stdbool.h>
+#include <weft/list.h>
+
+struct timer {
+	uint64_t deadline;             /* clock_monotonic_ns() value */
+	void (*fn)(struct timer *t);   /* runs in interrupt context */
+	void *data;
+	struct list_head link;         /* on a CPU's sorted timer list */
+	int cpu;                       /* whose list, or -1 if not pending */
+};
+
+void timer_init_struct(struct timer *t, void (*fn)(struct timer *), void *data);
+/* Arm t on this CPU. Any context. */
+void timer_add(struct timer *t, uint64_t deadline);
+/* Disarm; true if it was still pending (its fn will not run). */
+bool timer_cancel(struct timer *t);
+/* Reprogram this CPU's LAPIC timer for min(next timer, slice_end).
+ * slice_end 0 = no slice. Interrupts off. */
+void timer_program(uint64_t slice_end);
+/* The LAPIC timer interrupt: runs expired timers, then the scheduler tick. */
+void timer_init(void);
+#endif

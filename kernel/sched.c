@@ -1,0 +1,364 @@
+/*
+ * sched.c - per-CPU run queues and a fair scheduler.
+ *
+ * Policy (CFS-like): each thread accumulates vruntime = CPU time scaled by
+ * 1024/weight; the runnable thread with the smallest vruntime runs next,
+ * so over time each gets CPU in proportion to its weight and none starves.
+ * The queue is a leftist heap keyed on (vruntime, arrival order): insert
+ * and pop are O(log n) with a recursion depth of at most log2(n) (the
+ * right spine of a leftist heap is short), safe on a 16 KiB stack.
+ *
+ * Locking: each CPU's runqueue.lock guards its heap and the scheduler
+ * fields of the threads that belong to it (struct thread). The lock is
+ * taken in schedule() by the outgoing thread and released by the incoming
+ * one in schedule_tail(), so the switch itself is atomic with respect to
+ * wakeups. Interrupts are off throughout.
+ *
+ * The classic SMP race - waking a thread whose stack another CPU is still
+ * switching away from - is closed by on_cpu: it is cleared only in
+ * schedule_tail(), after switch_to() has left the old stack, and a waker
+ * that finds it set does not enqueue (the thread is still running; it will
+ * see its state back at RUNNING and keep going).
+ */
+#include <weft/sched.h>
+#include <weft/timer.h>
+#include <weft/time.h>
+#include <weft/panic.h>
+#include <weft/printk.h>
+#include <weft/errno.h>
+#include <arch/switch.h>
+#include <arch/trap.h>
+#include <arch/irqflags.h>
+
+struct runqueue {
+	spinlock_t lock;
+	struct thread *heap;          /* runnable threads, not counting `curr` */
+	unsigned nr_running;
+	uint64_t min_vruntime;        /* never decreases; floor for wakers */
+	uint64_t seq;
+	struct thread *idle;
+	uint64_t switches, preemptions, idle_ns;
+};
+
+static struct runqueue runqueues[MAX_CPUS];
+
+static struct runqueue *this_rq(void) { return &runqueues[cpu_id()]; }
+
+/* --- priorities ------------------------------------------------------------ */
+
+/* 1024 * 1.25^-prio, rounded: each step is ~10% more or less CPU. */
+static const uint32_t prio_weight[40] = {
+	88818, 71054, 56843, 45475, 36380, 29104, 23283, 18626, 14901, 11921,
+	9537,  7629,  6104,  4883,  3906,  3125,  2500,  2000,  1600,  1280,
+	1024,  819,   655,   524,   419,   336,   268,   215,   172,   137,
+	110,   88,    70,    56,    45,    36,    29,    23,    18,    15,
+};
+
+uint32_t sched_prio_to_weight(int prio)
+{
+	if (prio < PRIO_MIN)
+		prio = PRIO_MIN;
+	if (prio > PRIO_MAX)
+		prio = PRIO_MAX;
+	return prio_weight[prio - PRIO_MIN];
+}
+
+/* --- the leftist heap ------------------------------------------------------ */
+
+static bool before(const struct thread *a, const struct thread *b)
+{
+	if (a->vruntime != b->vruntime)
+		return (int64_t)(a->vruntime - b->vruntime) < 0;
+	return a->heap_seq < b->heap_seq;
+}
+
+static uint32_t rank(const struct thread *t) { return t ? t->heap_rank : 0; }
+
+static struct thread *heap_merge(struct thread *a, struct thread *b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	if (before(b, a)) {
+		struct thread *x = a;
+		a = b;
+		b = x;
+	}
+	a->heap_right = heap_merge(a->heap_right, b);
+	if (rank(a->heap_left) < rank(a->heap_right)) {
+		struct thread *x = a->heap_left;
+		a->heap_left = a->heap_right;
+		a->heap_right = x;
+	}
+	a->heap_rank = rank(a->heap_right) + 1;
+	return a;
+}
+
+static void enqueue(struct runqueue *rq, struct thread *t)
+{
+	t->heap_left = t->heap_right = NULL;
+	t->heap_rank = 1;
+	t->heap_seq = rq->seq++;
+	rq->heap = heap_merge(rq->heap, t);
+	rq->nr_running++;
+}
+
+static struct thread *dequeue_min(struct runqueue *rq)
+{
+	struct thread *t = rq->heap;
+	if (t) {
+		rq->heap = heap_merge(t->heap_left, t->heap_right);
+		rq->nr_running--;
+	}
+	return t;
+}
+
+/* --- accounting ------------------------------------------------------------ */
+
+/* Charge the running thread for the time since it last was charged. */
+static void update_curr(struct runqueue *rq, struct thread *t, uint64_t now)
+{
+	uint64_t delta = now - t->exec_start_ns;
+	t->exec_start_ns = now;
+	t->cpu_time_ns += delta;
+	if (t->idle) {
+		rq->idle_ns += delta;
+		return;
+	}
+	t->vruntime += delta * 1024 / t->weight;
+	uint64_t floor = t->vruntime;
+	if (rq->heap && (int64_t)(rq->heap->vruntime - floor) < 0)
+		floor = rq->heap->vruntime;
+	if ((int64_t)(floor - rq->min_vruntime) > 0)
+		rq->min_vruntime = floor;
+}
+
+/* A thread joining the queue after a sleep (or new) starts no further back
+ * than half a latency period: sleeping earns a little priority, not a
+ * monopoly. */
+static void place(struct runqueue *rq, struct thread *t)
+{
+	uint64_t floor = rq->min_vruntime - SCHED_LATENCY_NS / 2;
+	if ((int64_t)(t->vruntime - floor) < 0)
+		t->vruntime = floor;
+}
+
+static uint64_t slice_for(struct runqueue *rq)
+{
+	uint64_t s = SCHED_LATENCY_NS / (rq->nr_running + 1);
+	return s < SCHED_MIN_SLICE_NS ? SCHED_MIN_SLICE_NS : s;
+}
+
+/* Should woken t preempt the running thread? */
+static void check_preempt(struct runqueue *rq, struct thread *t)
+{
+	struct thread *curr = cpu_list[t->cpu]->current;
+	(void)rq;
+	if (curr->idle || (int64_t)(curr->vruntime - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS)
+		curr->need_resched = true; /* remote CPUs get an IPI in issue 5 */
+}
+
+/* --- the tick ---------------------------------------------------------------- */
+
+static uint64_t slice_end[MAX_CPUS];
+
+/* Timer interrupt (kernel/timer.c): ask for a switch when the slice ends. */
+void sched_tick(void)
+{
+	struct runqueue *rq = this_rq();
+	struct thread *curr = current();
+	spin_lock(&rq->lock);
+	uint64_t now = clock_monotonic_ns();
+	update_curr(rq, curr, now);
+	if (rq->nr_running && slice_end[cpu_id()] && now >= slice_end[cpu_id()])
+		curr->need_resched = true;
+	spin_unlock_no_resched(&rq->lock);
+}
+
+/* --- switching ---------------------------------------------------------------- */
+
+static void report_atomic(struct thread *t)
+{
+	struct trap_catch *tc = this_cpu()->trap_catch;
+	pr_emerg("BUG: scheduling while atomic: thread '%s' (tid %d) on CPU %u, preempt count "
+		 "%u, irq depth %u\n", t->name, t->tid, cpu_id(), preempt_count(),
+		 this_cpu()->irq_depth);
+	if (tc && tc->expect_vector == CATCH_SCHED_ATOMIC) {
+		tc->caught = true;
+		tc->vector = CATCH_SCHED_ATOMIC;
+		trap_catch_disarm();
+		longjmp(&tc->jb, 1);
+	}
+	panic("scheduling while atomic (a spinlock is held or we are in an interrupt)");
+}
+
+/* preempt: the thread is being preempted, not going to sleep: it stays
+ * runnable whatever its state says (it may have been preempted between
+ * prepare_to_wait() and its condition check; it will simply look again). */
+static void __schedule(bool preempt)
+{
+	struct thread *prev = current();
+	if (preempt_count() != 0 || this_cpu()->irq_depth != 0)
+		report_atomic(prev);
+	unsigned long flags = local_irq_save();
+	struct runqueue *rq = this_rq();
+	spin_lock(&rq->lock);
+	uint64_t now = clock_monotonic_ns();
+	update_curr(rq, prev, now);
+	prev->need_resched = false;
+
+	if (!prev->idle && (prev->state == THREAD_RUNNING ||
+			    (preempt && prev->state != THREAD_ZOMBIE))) {
+		prev->state = THREAD_RUNNABLE;
+		enqueue(rq, prev);
+	} else if (prev->idle) {
+		prev->state = THREAD_RUNNABLE;   /* idle is never queued, but is ready */
+	}
+	struct thread *next = dequeue_min(rq);
+	if (!next)
+		next = rq->idle;
+	next->state = THREAD_RUNNING;
+	next->exec_start_ns = now;
+	slice_end[cpu_id()] = rq->nr_running ? now + slice_for(rq) : 0;
+	timer_program(slice_end[cpu_id()]);
+
+	if (next != prev) {
+		rq->switches++;
+		next->nr_switches++;
+		next->on_cpu = true;
+		next->cpu = (int)cpu_id();
+		struct percpu *c = this_cpu();
+		c->current = next;
+		percpu_set_kernel_stack(next->stack.top);   /* TSS.RSP0 follows the thread */
+		prev->preempt_count = c->preempt_count;
+		c->preempt_count = next->preempt_count;
+		prev = switch_to(prev, next);
+		/* Now running as `next` again, some time later; `prev` is
+		 * whichever thread switched to us. */
+		schedule_tail(prev);
+	} else {
+		spin_unlock_no_resched(&rq->lock);
+	}
+	local_irq_restore(flags);
+}
+
+void schedule(void) { __schedule(false); }
+
+void schedule_tail(struct thread *prev)
+{
+	struct runqueue *rq = this_rq();
+	struct thread *curr = current();
+	if (prev != curr) {
+		/* prev's stack is no longer in use: from here on it may be woken
+		 * onto any CPU, or freed. */
+		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+	}
+	spin_unlock_no_resched(&rq->lock);
+	if (prev != curr && prev->state == THREAD_ZOMBIE)
+		thread_reap_if_detached(prev);
+	/* A brand-new thread arrives here with interrupts off from schedule();
+	 * thread_start enables them (old threads restore their own flags). */
+}
+
+bool wake_up_thread(struct thread *t, unsigned states)
+{
+	struct runqueue *rq = &runqueues[t->cpu];
+	unsigned long f = spin_lock_irqsave(&rq->lock);
+	bool woke = false;
+	if ((1u << t->state) & states) {
+		woke = true;
+		if (t->on_cpu) {
+			/* Still on its CPU between prepare_to_wait() and the switch:
+			 * schedule() will find it RUNNING and keep it. */
+			t->state = THREAD_RUNNING;
+		} else {
+			t->state = THREAD_RUNNABLE;
+			place(rq, t);
+			enqueue(rq, t);
+			check_preempt(rq, t);
+		}
+	}
+	spin_unlock_irqrestore(&rq->lock, f);
+	return woke;
+}
+
+void sched_add_new(struct thread *t)
+{
+	struct runqueue *rq = this_rq();
+	unsigned long f = spin_lock_irqsave(&rq->lock);
+	t->cpu = (int)cpu_id();
+	t->vruntime = rq->min_vruntime;
+	t->state = THREAD_RUNNABLE;
+	enqueue(rq, t);
+	spin_unlock_irqrestore(&rq->lock, f);
+}
+
+void preempt_schedule_irq(void)
+{
+	/* Interrupts are off: we are on entry.S's exit path with a trap frame
+	 * on this stack. The thread sleeps here, in the middle of whatever
+	 * it was doing, and resumes through the same IRETQ later. */
+	struct percpu *c = this_cpu();
+	runqueues[c->cpu_id].preemptions++;
+	while (current()->need_resched)
+		__schedule(true);
+}
+
+void preempt_enable(void)
+{
+	__asm__ volatile("" ::: "memory");
+	percpu_dec(preempt_count);
+	if (percpu_read(preempt_count) == 0 && percpu_read(current) &&
+	    current()->need_resched && irqs_enabled() && this_cpu()->irq_depth == 0)
+		__schedule(true);
+}
+
+void thread_yield(void)
+{
+	__schedule(true);
+}
+
+void sched_get_stats(unsigned cpu, struct sched_stats *out)
+{
+	struct runqueue *rq = &runqueues[cpu];
+	out->switches = rq->switches;
+	out->preemptions = rq->preemptions;
+	out->idle_ns = rq->idle_ns;
+	out->nr_running = rq->nr_running;
+}
+
+/* --- boot -------------------------------------------------------------------- */
+
+static void *idle_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		local_irq_disable();
+		if (current()->need_resched || this_rq()->nr_running) {
+			local_irq_enable();
+			schedule();
+			continue;
+		}
+		safe_halt(); /* STI;HLT: a wakeup interrupt cannot slip in between */
+	}
+	return NULL;
+}
+
+void sched_init_cpu(struct thread *boot, struct thread *idle)
+{
+	struct runqueue *rq = this_rq();
+	rq->lock = (spinlock_t)SPINLOCK_INIT("runqueue");
+	rq->idle = idle;
+	boot->on_cpu = true;
+	boot->state = THREAD_RUNNING;
+	boot->cpu = (int)cpu_id();
+	boot->exec_start_ns = clock_monotonic_ns();
+	this_cpu()->current = boot;
+	percpu_set_kernel_stack(boot->stack.top);
+	idle->idle = true;
+	idle->cpu = (int)cpu_id();
+	idle->state = THREAD_RUNNABLE;
+}
+
+thread_fn sched_idle_fn(void) { return idle_loop; }

@@ -1,0 +1,330 @@
+/*
+ * thread.c - creating, ending, joining and inspecting kernel threads.
+ *
+ * A new thread's stack is built so that the scheduler's ordinary switch
+ * starts it (see <arch/switch.h>):
+ *
+ *     stack.top  ->  +------------------------+
+ *                    | 0 (fake return address) |  keeps RSP+8 16-byte aligned at fn entry
+ *                    | ret = thread_start      |
+ *                    | rbp = 0                 |  ends backtraces
+ *                    | rbx = 0                 |
+ *                    | r12 = fn                |
+ *                    | r13 = arg               |
+ *                    | r14 = 0, r15 = 0        |
+ *     saved_rsp  ->  +------------------------+
+ *
+ * switch_to() pops the six registers and RETs into thread_start, which
+ * calls schedule_tail() (unlock the run queue), enables interrupts, calls
+ * fn(arg) and passes its return value to thread_exit().
+ *
+ * Locking: thread_list_lock guards the all-threads list, ids, and the
+ * exit/join fields (detached, joined, exit_value).
+ */
+#include <weft/thread.h>
+#include <weft/sched.h>
+#include <weft/kmalloc.h>
+#include <weft/string.h>
+#include <weft/printk.h>
+#include <weft/panic.h>
+#include <weft/backtrace.h>
+#include <weft/ksyms.h>
+#include <weft/time.h>
+#include <weft/timer.h>
+#include <weft/errno.h>
+#include <arch/switch.h>
+#include <arch/irqflags.h>
+#include <stddef.h>
+
+_Static_assert(offsetof(struct thread, saved_rsp) == THREAD_SAVED_RSP, "switch.S uses offset 0");
+_Static_assert(offsetof(struct switch_frame, r15) == SWF_R15, "switch_frame layout");
+_Static_assert(offsetof(struct switch_frame, r12) == SWF_R12, "switch_frame layout");
+_Static_assert(offsetof(struct switch_frame, rbp) == SWF_RBP, "switch_frame layout");
+_Static_assert(offsetof(struct switch_frame, ret) == SWF_RET, "switch_frame layout");
+_Static_assert(sizeof(struct switch_frame) == SWF_SIZE, "switch_frame layout");
+
+static spinlock_t thread_list_lock = SPINLOCK_INIT("threads");
+static struct list_head all_threads = LIST_HEAD_INIT(all_threads);
+static int next_tid = 1;
+static uint64_t nthreads;
+
+void sched_init_cpu(struct thread *boot, struct thread *idle);
+thread_fn sched_idle_fn(void);
+
+static const char *const state_names[] = { "running", "runnable", "sleep", "sleep-D",
+					   "zombie", "dead" };
+
+static struct thread *thread_alloc(const char *name)
+{
+	struct thread *t = kzalloc(sizeof *t);
+	if (!t)
+		return NULL;
+	strlcpy(t->name, name, sizeof t->name);
+	t->prio = PRIO_DEFAULT;
+	t->weight = sched_prio_to_weight(PRIO_DEFAULT);
+	t->preempt_count = 1; /* it first runs inside schedule(), run-queue lock held */
+	wait_queue_init(&t->join_wq, "join");
+	t->parent = percpu_read(current);
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	t->tid = next_tid++;
+	list_add_tail(&t->all_link, &all_threads);
+	nthreads++;
+	spin_unlock_irqrestore(&thread_list_lock, f);
+	return t;
+}
+
+static void thread_free(struct thread *t)
+{
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	list_del(&t->all_link);
+	nthreads--;
+	spin_unlock_irqrestore(&thread_list_lock, f);
+	if (t->stack.pages)
+		kstack_free(&t->stack);
+	kfree(t);
+}
+
+static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached)
+{
+	struct thread *t = thread_alloc(name);
+	if (!t)
+		return NULL;
+	if (kstack_alloc(&t->stack, KSTACK_PAGES) < 0) {
+		thread_free(t);
+		return NULL;
+	}
+	t->detached = detached;
+	uint64_t *top = (uint64_t *)t->stack.top;
+	top[-1] = 0; /* fn is entered as if called: RSP % 16 == 8 at its first instruction */
+	struct switch_frame *sf = (struct switch_frame *)(top - 1) - 1;
+	memset(sf, 0, sizeof *sf);
+	sf->ret = (uint64_t)thread_start;
+	sf->r12 = (uint64_t)fn;
+	sf->r13 = (uint64_t)arg;
+	t->saved_rsp = (uint64_t)sf;
+	sched_add_new(t);
+	return t;
+}
+
+struct thread *thread_create(thread_fn fn, void *arg, const char *name)
+{
+	return create(fn, arg, name, false);
+}
+
+struct thread *thread_create_detached(thread_fn fn, void *arg, const char *name)
+{
+	return create(fn, arg, name, true);
+}
+
+void thread_exit(void *value)
+{
+	struct thread *t = current();
+	if (t->idle)
+		panic("the idle thread tried to exit");
+	/* Interrupts stay off from here to the final switch: a zombie must
+	 * not be preempted (it would never be put back on a run queue). The
+	 * stack is still ours until schedule_tail() on the next thread clears
+	 * on_cpu; joiners wait for that too. */
+	local_irq_disable();
+	spin_lock(&thread_list_lock);
+	t->exit_value = value;
+	t->state = THREAD_ZOMBIE;
+	spin_unlock_no_resched(&thread_list_lock);
+	wake_up_all(&t->join_wq);
+	schedule();
+	panic("a zombie thread was scheduled again");
+}
+
+/* Called from schedule_tail() once a zombie's stack is free. */
+void thread_reap_if_detached(struct thread *t)
+{
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	bool reap = t->detached && !t->joined;
+	if (reap)
+		t->joined = true;
+	spin_unlock_no_resched(&thread_list_lock);
+	local_irq_restore(f);
+	if (reap) {
+		t->state = THREAD_DEAD;
+		thread_free(t);
+	}
+}
+
+static bool exited(void *arg)
+{
+	struct thread *t = arg;
+	return t->state == THREAD_ZOMBIE && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE);
+}
+
+void *thread_join(struct thread *t)
+{
+	if (t == current())
+		panic("thread_join: thread %d joining itself", t->tid);
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	if (t->detached || t->joined)
+		panic("thread_join: thread %d is detached or already joined", t->tid);
+	t->joined = true;
+	spin_unlock_irqrestore(&thread_list_lock, f);
+	wait_event(&t->join_wq, exited, t, THREAD_UNINTERRUPTIBLE, 0);
+	void *v = t->exit_value;
+	t->state = THREAD_DEAD;
+	thread_free(t);
+	return v;
+}
+
+void thread_kill(struct thread *t)
+{
+	t->killed = true;
+	wake_up_thread(t, 1u << THREAD_INTERRUPTIBLE);
+}
+
+bool thread_killed(const struct thread *t) { return t->killed; }
+
+void thread_set_priority(struct thread *t, int prio)
+{
+	if (prio < PRIO_MIN)
+		prio = PRIO_MIN;
+	if (prio > PRIO_MAX)
+		prio = PRIO_MAX;
+	/* Only the thread itself changes its priority here, so it is not on a
+	 * run queue: the heap never holds a stale key. */
+	if (t != current())
+		panic("thread_set_priority: only for the calling thread");
+	t->prio = prio;
+	t->weight = sched_prio_to_weight(prio);
+}
+
+static void sleep_timer_fn(struct timer *tm)
+{
+	struct thread *t = tm->data;
+	t->timed_out = true;
+	wake_up_thread(t, WAKE_SLEEPERS);
+}
+
+static int sleep_until(uint64_t deadline, int state)
+{
+	struct thread *t = current();
+	struct timer tm;
+	timer_init_struct(&tm, sleep_timer_fn, t);
+	int err = 0;
+	for (;;) {
+		t->state = state;
+		t->wait_name = "sleep";
+		t->timed_out = false;
+		timer_add(&tm, deadline);
+		if (clock_monotonic_ns() >= deadline)
+			break;
+		if (state == THREAD_INTERRUPTIBLE && t->killed) {
+			err = -EINTR;
+			break;
+		}
+		schedule();
+		timer_cancel(&tm);
+		if (clock_monotonic_ns() >= deadline)
+			break;
+		if (state == THREAD_INTERRUPTIBLE && t->killed) {
+			err = -EINTR;
+			break;
+		}
+	}
+	timer_cancel(&tm);
+	t->state = THREAD_RUNNING;
+	t->wait_name = NULL;
+	return err;
+}
+
+void thread_sleep(uint64_t ns) { sleep_until(clock_monotonic_ns() + ns, THREAD_UNINTERRUPTIBLE); }
+
+int thread_sleep_interruptible(uint64_t ns)
+{
+	return sleep_until(clock_monotonic_ns() + ns, THREAD_INTERRUPTIBLE);
+}
+
+uint64_t thread_count(void) { return nthreads; }
+
+struct thread *thread_find(int tid)
+{
+	struct list_head *p;
+	struct thread *found = NULL;
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	list_for_each(p, &all_threads) {
+		struct thread *t = container_of(p, struct thread, all_link);
+		if (t->tid == tid)
+			found = t;
+	}
+	spin_unlock_irqrestore(&thread_list_lock, f);
+	return found;
+}
+
+void thread_print_all(void)
+{
+	struct list_head *p;
+	kprintf("  TID NAME                     STATE    CPU   RUNTIME(ms) PRIO WAITING ON\n");
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	list_for_each(p, &all_threads) {
+		struct thread *t = container_of(p, struct thread, all_link);
+		int st = t->state;
+		kprintf("%5d %-24s %-8s %3d %13lu %4d %s\n", t->tid, t->name,
+			st >= 0 && st <= THREAD_DEAD ? state_names[st] : "?", t->cpu,
+			(unsigned long)(t->cpu_time_ns / NSEC_PER_MSEC), t->prio,
+			(st == THREAD_INTERRUPTIBLE || st == THREAD_UNINTERRUPTIBLE) && t->wait_name
+				? t->wait_name : "-");
+	}
+	spin_unlock_irqrestore(&thread_list_lock, f);
+}
+
+int thread_backtrace(int tid)
+{
+	struct thread *t = thread_find(tid);
+	if (!t)
+		return -ESRCH;
+	kprintf("thread %d '%s' (%s):\n", t->tid, t->name, state_names[t->state]);
+	if (t == current()) {
+		backtrace_print((uint64_t)thread_backtrace, (uint64_t)__builtin_frame_address(0));
+		return 0;
+	}
+	if (t->on_cpu || t->state == THREAD_DEAD)
+		return -EBUSY; /* running on another CPU: its saved frame is stale */
+	/* A switched-out thread's stack starts with its switch frame. */
+	const struct switch_frame *sf = (const struct switch_frame *)t->saved_rsp;
+	backtrace_print(sf->ret, sf->rbp);
+	return 0;
+}
+
+static struct thread boot_thread, idle_thread0;
+
+void sched_init(void)
+{
+	extern struct kstack boot_kstack;
+	struct thread *boot = &boot_thread, *idle = &idle_thread0;
+	strlcpy(boot->name, "main", sizeof boot->name);
+	boot->stack = boot_kstack;
+	boot->prio = PRIO_DEFAULT;
+	boot->weight = sched_prio_to_weight(PRIO_DEFAULT);
+	wait_queue_init(&boot->join_wq, "join");
+	boot->tid = 0;
+	boot->detached = true;
+	list_add_tail(&boot->all_link, &all_threads);
+	nthreads++;
+
+	/* The idle thread: its stack is built like any new thread's. */
+	strlcpy(idle->name, "idle0", sizeof idle->name);
+	if (kstack_alloc(&idle->stack, KSTACK_PAGES) < 0)
+		panic("sched_init: no memory for the idle thread's stack");
+	idle->weight = sched_prio_to_weight(PRIO_MAX);
+	idle->prio = PRIO_MAX;
+	idle->preempt_count = 1;
+	idle->tid = -1;
+	idle->detached = true;
+	wait_queue_init(&idle->join_wq, "join");
+	uint64_t *top = (uint64_t *)idle->stack.top;
+	top[-1] = 0;
+	struct switch_frame *sf = (struct switch_frame *)(top - 1) - 1;
+	memset(sf, 0, sizeof *sf);
+	sf->ret = (uint64_t)thread_start;
+	sf->r12 = (uint64_t)sched_idle_fn();
+	idle->saved_rsp = (uint64_t)sf;
+	list_add_tail(&idle->all_link, &all_threads);
+	nthreads++;
+	sched_init_cpu(boot, idle);
+}

@@ -1,0 +1,135 @@
+/*
+ * timer.c - per-CPU one-shot timers on the LAPIC deadline.
+ *
+ * Each CPU keeps its pending timers in a list sorted by deadline, guarded
+ * by its timer lock (irq-saving: timers are added from any context). The
+ * LAPIC timer is always programmed for the nearest event: the first
+ * timer's deadline or the running thread's slice end, whichever is first.
+ * There is no periodic tick.
+ */
+#include <weft/timer.h>
+#include <weft/time.h>
+#include <weft/spinlock.h>
+#include <weft/sched.h>
+#include <arch/apic.h>
+#include <arch/percpu.h>
+
+struct timer_cpu {
+	spinlock_t lock;
+	struct list_head pending;   /* sorted by deadline */
+	uint64_t slice_end;         /* 0 = none */
+};
+static struct timer_cpu timer_cpus[MAX_CPUS];
+
+void sched_tick(void);
+
+void timer_init_struct(struct timer *t, void (*fn)(struct timer *), void *data)
+{
+	t->fn = fn;
+	t->data = data;
+	t->cpu = -1;
+	list_init(&t->link);
+}
+
+/* Program the LAPIC for the earlier of the first timer and the slice end.
+ * Caller holds tc->lock or has interrupts off on this CPU. */
+static void program_locked(struct timer_cpu *tc)
+{
+	uint64_t when = tc->slice_end;
+	if (!list_empty(&tc->pending)) {
+		struct timer *first = container_of(tc->pending.next, struct timer, link);
+		if (!when || first->deadline < when)
+			when = first->deadline;
+	}
+	if (!when) {
+		lapic_timer_stop();
+		return;
+	}
+	uint64_t now = clock_monotonic_ns();
+	uint64_t ns = when > now ? when - now : 0;
+	if (ns > NSEC_PER_SEC)
+		ns = NSEC_PER_SEC;        /* re-armed on expiry: keeps the count in range */
+	uint64_t count = ns * (lapic_timer_hz / 1000) / 1000000;
+	lapic_timer_oneshot(count ? (uint32_t)count : 1);
+}
+
+void timer_program(uint64_t slice_end)
+{
+	struct timer_cpu *tc = &timer_cpus[cpu_id()];
+	unsigned long f = spin_lock_irqsave(&tc->lock);
+	tc->slice_end = slice_end;
+	program_locked(tc);
+	spin_unlock_no_resched(&tc->lock);
+	local_irq_restore(f);
+}
+
+void timer_add(struct timer *t, uint64_t deadline)
+{
+	unsigned long f = local_irq_save();
+	int cpu = (int)cpu_id();
+	struct timer_cpu *tc = &timer_cpus[cpu];
+	spin_lock(&tc->lock);
+	t->deadline = deadline;
+	t->cpu = cpu;
+	struct list_head *pos;
+	list_for_each(pos, &tc->pending) {
+		if (container_of(pos, struct timer, link)->deadline > deadline)
+			break;
+	}
+	list_insert_between(&t->link, pos->prev, pos);
+	if (tc->pending.next == &t->link)
+		program_locked(tc);   /* new earliest event */
+	spin_unlock_no_resched(&tc->lock);
+	local_irq_restore(f);
+}
+
+bool timer_cancel(struct timer *t)
+{
+	unsigned long f = local_irq_save();
+	bool was = false;
+	int cpu = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
+	if (cpu >= 0) {
+		struct timer_cpu *tc = &timer_cpus[cpu];
+		spin_lock(&tc->lock);
+		if (t->cpu == cpu) {
+			list_del(&t->link);
+			t->cpu = -1;
+			was = true;
+		}
+		spin_unlock_no_resched(&tc->lock);
+	}
+	local_irq_restore(f);
+	return was;
+}
+
+/* The LAPIC timer interrupt (interrupts off, preemption off). */
+static void timer_expire(void)
+{
+	struct timer_cpu *tc = &timer_cpus[cpu_id()];
+	spin_lock(&tc->lock);
+	uint64_t now = clock_monotonic_ns();
+	while (!list_empty(&tc->pending)) {
+		struct timer *t = container_of(tc->pending.next, struct timer, link);
+		if (t->deadline > now)
+			break;
+		list_del(&t->link);
+		__atomic_store_n(&t->cpu, -1, __ATOMIC_RELEASE);
+		spin_unlock_no_resched(&tc->lock);
+		t->fn(t);                 /* may add timers or wake threads */
+		spin_lock(&tc->lock);
+	}
+	spin_unlock_no_resched(&tc->lock);
+	sched_tick();
+	spin_lock(&tc->lock);
+	program_locked(tc);
+	spin_unlock_no_resched(&tc->lock);
+}
+
+void timer_init(void)
+{
+	for (unsigned i = 0; i < MAX_CPUS; i++) {
+		timer_cpus[i].lock = (spinlock_t)SPINLOCK_INIT("timer");
+		list_init(&timer_cpus[i].pending);
+	}
+	timer_set_hook(timer_expire);
+}
