@@ -34,6 +34,7 @@
 #include <weft/errno.h>
 #include <arch/switch.h>
 #include <arch/irqflags.h>
+#include <arch/cpu.h>
 #include <stddef.h>
 
 _Static_assert(offsetof(struct thread, saved_rsp) == THREAD_SAVED_RSP, "switch.S uses offset 0");
@@ -153,7 +154,7 @@ void thread_reap_if_detached(struct thread *t)
 static bool exited(void *arg)
 {
 	struct thread *t = arg;
-	return t->state == THREAD_ZOMBIE && !__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE);
+	return t->state == THREAD_ZOMBIE;
 }
 
 void *thread_join(struct thread *t)
@@ -166,6 +167,10 @@ void *thread_join(struct thread *t)
 	t->joined = true;
 	spin_unlock_irqrestore(&thread_list_lock, f);
 	wait_event(&t->join_wq, exited, t, THREAD_UNINTERRUPTIBLE, 0);
+	/* A zombie is still on its stack until the CPU that ran it has switched
+	 * away (schedule_tail clears on_cpu): a few instructions at most. */
+	while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE))
+		cpu_relax();
 	void *v = t->exit_value;
 	t->state = THREAD_DEAD;
 	thread_free(t);
