@@ -79,20 +79,7 @@ void panic(const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	pr_emerg("KERNEL PANIC on CPU %u: %s\n", cpu_id(), msg);
-	pr_emerg("RIP %016lx RSP %016lx RFLAGS %016lx\n", (unsigned long)f.rip,
-		 (unsigned long)f.rsp, (unsigned long)f.rflags);
-	pr_emerg("RAX %016lx RBX %016lx RCX %016lx\n", (unsigned long)f.rax,
-		 (unsigned long)f.rbx, (unsigned long)f.rcx);
-	pr_emerg("RDX %016lx RSI %016lx RDI %016lx\n", (unsigned long)f.rdx,
-		 (unsigned long)f.rsi, (unsigned long)f.rdi);
-	pr_emerg("RBP %016lx R8  %016lx R9  %016lx\n", (unsigned long)f.rbp,
-		 (unsigned long)f.r8, (unsigned long)f.r9);
-	pr_emerg("R10 %016lx R11 %016lx R12 %016lx\n", (unsigned long)f.r10,
-		 (unsigned long)f.r11, (unsigned long)f.r12);
-	pr_emerg("R13 %016lx R14 %016lx R15 %016lx\n", (unsigned long)f.r13,
-		 (unsigned long)f.r14, (unsigned long)f.r15);
-	pr_emerg("CR0 %016lx CR2 %016lx CR3 %016lx CR4 %016lx\n", (unsigned long)read_cr0(),
-		 (unsigned long)read_cr2(), (unsigned long)read_cr3(), (unsigned long)read_cr4());
+	trap_print_regs(&f);
 	pr_emerg("backtrace:\n");
 	backtrace_print(f.rip, f.rbp);
 	panic_end();

@@ -85,6 +85,19 @@ static void thread_free(struct thread *t)
 	kfree(t);
 }
 
+/* Lay out the first switch frame (see the diagram at the top). */
+static void build_first_frame(struct thread *t, thread_fn fn, void *arg)
+{
+	uint64_t *top = (uint64_t *)t->stack.top;
+	top[-1] = 0; /* fn is entered as if called: RSP % 16 == 8 at its first instruction */
+	struct switch_frame *sf = (struct switch_frame *)(top - 1) - 1;
+	memset(sf, 0, sizeof *sf);
+	sf->ret = (uint64_t)thread_start;
+	sf->r12 = (uint64_t)fn;
+	sf->r13 = (uint64_t)arg;
+	t->saved_rsp = (uint64_t)sf;
+}
+
 static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached)
 {
 	struct thread *t = thread_alloc(name);
@@ -95,14 +108,7 @@ static struct thread *create(thread_fn fn, void *arg, const char *name, bool det
 		return NULL;
 	}
 	t->detached = detached;
-	uint64_t *top = (uint64_t *)t->stack.top;
-	top[-1] = 0; /* fn is entered as if called: RSP % 16 == 8 at its first instruction */
-	struct switch_frame *sf = (struct switch_frame *)(top - 1) - 1;
-	memset(sf, 0, sizeof *sf);
-	sf->ret = (uint64_t)thread_start;
-	sf->r12 = (uint64_t)fn;
-	sf->r13 = (uint64_t)arg;
-	t->saved_rsp = (uint64_t)sf;
+	build_first_frame(t, fn, arg);
 	sched_add_new(t);
 	return t;
 }
@@ -322,13 +328,7 @@ void sched_init(void)
 	idle->tid = -1;
 	idle->detached = true;
 	wait_queue_init(&idle->join_wq, "join");
-	uint64_t *top = (uint64_t *)idle->stack.top;
-	top[-1] = 0;
-	struct switch_frame *sf = (struct switch_frame *)(top - 1) - 1;
-	memset(sf, 0, sizeof *sf);
-	sf->ret = (uint64_t)thread_start;
-	sf->r12 = (uint64_t)sched_idle_fn();
-	idle->saved_rsp = (uint64_t)sf;
+	build_first_frame(idle, sched_idle_fn(), NULL);
 	list_add_tail(&idle->all_link, &all_threads);
 	nthreads++;
 	sched_init_cpu(boot, idle);

@@ -110,14 +110,8 @@ static void print_error_code(const struct trap_frame *f)
 	}
 }
 
-void trap_report(const struct trap_frame *f, const char *why)
+void trap_print_regs(const struct trap_frame *f)
 {
-	pr_emerg("--- %s: %s (vector %lu) on CPU %u, %s mode ---\n", why, vector_name(f->vector),
-		 (unsigned long)f->vector, cpu_id(), trap_from_user(f) ? "user" : "kernel");
-	print_error_code(f);
-	if (f->vector == VEC_DF && (kstack_is_guard(f->rsp) || kstack_is_guard(read_cr2())))
-		pr_emerg("kernel stack overflow: RSP %#lx ran into a stack guard page\n",
-			 (unsigned long)f->rsp);
 	pr_emerg("RIP %04lx:%016lx RFLAGS %016lx\n", (unsigned long)f->cs, (unsigned long)f->rip,
 		 (unsigned long)f->rflags);
 	pr_emerg("RSP %04lx:%016lx\n", (unsigned long)f->ss, (unsigned long)f->rsp);
@@ -133,6 +127,17 @@ void trap_report(const struct trap_frame *f, const char *why)
 		 (unsigned long)f->r14, (unsigned long)f->r15);
 	pr_emerg("CR0 %016lx CR3 %016lx CR4 %016lx\n", (unsigned long)read_cr0(),
 		 (unsigned long)read_cr3(), (unsigned long)read_cr4());
+}
+
+void trap_report(const struct trap_frame *f, const char *why)
+{
+	pr_emerg("--- %s: %s (vector %lu) on CPU %u, %s mode ---\n", why, vector_name(f->vector),
+		 (unsigned long)f->vector, cpu_id(), trap_from_user(f) ? "user" : "kernel");
+	print_error_code(f);
+	if (f->vector == VEC_DF && (kstack_is_guard(f->rsp) || kstack_is_guard(read_cr2())))
+		pr_emerg("kernel stack overflow: RSP %#lx ran into a stack guard page\n",
+			 (unsigned long)f->rsp);
+	trap_print_regs(f);
 	if (!trap_from_user(f)) {
 		pr_emerg("backtrace:\n");
 		backtrace_print(f->rip, f->rbp);

@@ -86,6 +86,8 @@ void idt_load(void);
 /* Print the full report of an exception: vector name, decoded error code,
  * CR2 for #PF, all registers, and a symbolized backtrace. */
 void trap_report(const struct trap_frame *f, const char *why);
+/* Just the register lines of that report (panic() uses them too). */
+void trap_print_regs(const struct trap_frame *f);
 
 /* Catching exceptions on purpose (tests). Arm with trap_catch_arm() and
  * check the setjmp result; the trap handler prints its normal report,
