@@ -21,6 +21,7 @@
 static volatile int panicking = -1; /* CPU id of the panicking CPU, or -1 */
 
 bool panic_in_progress(void) { return panicking >= 0; }
+int panic_cpu(void) { return panicking; }
 
 /* Claim the panic for this CPU; false if someone else already has it. */
 static bool panic_begin(void)
@@ -28,8 +29,11 @@ static bool panic_begin(void)
 	local_irq_disable();
 	int me = (int)cpu_id();
 	if (!__sync_bool_compare_and_swap(&panicking, -1, me)) {
-		if (panicking == me)
+		if (panicking == me) {
 			pr_emerg("panic: recursive panic on CPU %d; halting\n", me);
+			if (boot_options.panic_exit)
+				qemu_exit(QEMU_EXIT_PANIC);
+		}
 		cpu_halt_forever();
 	}
 	printk_bust_locks();
@@ -46,8 +50,8 @@ __attribute__((noreturn)) static void panic_end(void)
 	cpu_halt_forever();
 }
 
-/* Snapshot of the caller's registers, so panic() prints the same dump as
- * a trap (RIP is the panic() call site's return address). */
+/* Snapshot of the registers inside panic(), so it prints the same dump as
+ * a trap; the backtrace then starts in panic() and names its caller. */
 static __attribute__((noinline)) void capture_regs(struct trap_frame *f)
 {
 	__asm__ volatile("movq %%rax, %0\n\tmovq %%rbx, %1\n\tmovq %%rcx, %2\n\t"

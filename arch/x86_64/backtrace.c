@@ -26,8 +26,8 @@ int backtrace_collect(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max)
 		if (!ret)
 			break;
 		pcs[n++] = ret;
-		if (next <= rbp) /* stacks grow down: callers' frames are higher */
-			break;
+		if (next == rbp) /* a frame pointing at itself: corrupt */
+			break;   /* (callers are usually higher, but call_on_stack may go down) */
 		rbp = next;
 	}
 	return n;

@@ -97,12 +97,12 @@ void ioapic_mask_isa(unsigned irq)
 
 void pic_disable(void)
 {
-	/* Remap to 0xe0/0xe8 (ICW1..ICW4) so a stray legacy interrupt cannot
+	/* Remap to 0xd0/0xd8 (ICW1..ICW4) so a stray legacy interrupt cannot
 	 * look like an exception, then mask every line. */
 	outb(0x20, 0x11);
 	outb(0xa0, 0x11);
-	outb(0x21, 0xe0);  /* master: vectors 0xe0..0xe7 */
-	outb(0xa1, 0xe8);  /* slave: 0xe8..0xef (never unmasked) */
+	outb(0x21, 0xd0);  /* master: vectors 0xd0..0xd7 */
+	outb(0xa1, 0xd8);  /* slave: 0xd8..0xdf (never unmasked) */
 	outb(0x21, 0x04);
 	outb(0xa1, 0x02);
 	outb(0x21, 0x01);

@@ -47,15 +47,13 @@ void udelay(uint64_t us)
 /* One round: returns TSC ticks and LAPIC timer ticks over PIT_TICKS. */
 static void pit_measure(uint64_t *tsc_ticks, uint64_t *lapic_ticks)
 {
-	uint8_t gate = inb(0x61);
-	outb(0x61, (gate & ~0x02) | 0x01);  /* speaker off, channel 2 gate on */
+	uint8_t gate = inb(0x61) & ~0x03;
+	outb(0x61, gate);                   /* speaker off, channel 2 gate low: paused */
 	outb(0x43, 0xb0);                   /* channel 2, lo/hi byte, mode 0 */
 	outb(0x42, PIT_TICKS & 0xff);
-	outb(0x42, PIT_TICKS >> 8);
-	gate = inb(0x61);
-	outb(0x61, gate & ~0x01);           /* a rising gate edge (re)starts mode 0 */
-	outb(0x61, gate | 0x01);
+	outb(0x42, PIT_TICKS >> 8);         /* loaded, but mode 0 counts only while GATE is high */
 	lapic_timer_oneshot(0xffffffff);
+	outb(0x61, gate | 0x01);            /* start counting now */
 	uint32_t l0 = lapic_timer_current();
 	uint64_t t0 = rdtsc();
 	while (!(inb(0x61) & 0x20))         /* OUT2 goes high at terminal count */

@@ -171,7 +171,7 @@ static bool trap_try_catch(struct trap_frame *f)
 static void nmi_handle(struct trap_frame *f)
 {
 	struct percpu *c = this_cpu();
-	if (panic_in_progress())
+	if (panic_in_progress() && panic_cpu() != (int)c->cpu_id)
 		cpu_halt_forever();       /* another CPU panicked: stop here */
 	c->in_nmi++;
 	c->nmi_count++;

@@ -5,7 +5,7 @@
  * registers a test in suite `pmm`. Booting with test=all (or
  * test=pmm,traps) runs the selected suites in link order, prints KTAP
  * version 1 (one subtest per suite) and leaves QEMU with the pass/fail
- * code (kernel/ktest.c). A check that fails prints file, line, the
+ * code (kernel/ktest.c). A check that fails prints its line, the
  * condition and the message as a KTAP diagnostic, then the test goes on
  * (KT_ASSERT returns from the test instead).
  */

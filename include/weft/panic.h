@@ -13,6 +13,8 @@ __attribute__((noreturn)) void panic_trap(const struct trap_frame *f, const char
 
 /* true once any CPU has started to panic (NMI handlers then halt). */
 bool panic_in_progress(void);
+/* The panicking CPU's id, or -1. */
+int panic_cpu(void);
 
 #define BUG_ON(cond)                                                            \
 	do {                                                                    \

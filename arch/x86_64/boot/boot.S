@@ -8,7 +8,7 @@
  * We build just enough paging to reach the higher half: 2 MiB pages that
  * map physical 0..1 GiB both at 0 (identity, for the instructions right
  * after enabling paging) and at KERNEL_VMA (where the kernel is linked).
- * mm/paging.c later replaces these tables with fine-grained ones.
+ * arch/x86_64/paging.c later replaces these tables with fine-grained ones.
  *
  * Everything here runs at the physical address, so kernel-image symbols
  * (linked at KERNEL_VMA + phys) are used as (sym - KERNEL_VMA).

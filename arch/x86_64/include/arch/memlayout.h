@@ -5,6 +5,7 @@
  *                                             (2 MiB pages, read-write, no-execute)
  *   0xffffc00000000000 .. +1 TiB              kernel stacks: each slot is an unmapped
  *                                             guard page followed by the stack pages
+ *   0xffffd00000000000 ..                     device registers (ioremap), uncached
  *   0xffffffff80000000 .. +2 GiB              the kernel image (kernel code model),
  *                                             physical 0x100000 appears at +0x100000
  *

@@ -92,8 +92,7 @@ void trap_print_regs(const struct trap_frame *f);
 /* Catching exceptions on purpose (tests). Arm with trap_catch_arm() and
  * check the setjmp result; the trap handler prints its normal report,
  * records what happened here, disarms, and resumes at the setjmp point
- * with the value 1. Works for every exception, #DF and NMI-free paths
- * included, because the resume is a register-frame rewrite, not a return
+ * with the value 1. Works for every exception, #DF included, because the resume is a register-frame rewrite, not a return
  * into the faulting code. Only one catch may be armed per CPU. */
 struct trap_catch {
 	struct jmp_buf jb;
