@@ -30,7 +30,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefi
 	       -Itests/host/include -Iinclude -Iarch/x86_64/include
 
 KSRC_C := $(wildcard arch/x86_64/*.c kernel/*.c mm/*.c lib/*.c drivers/*.c tests/kernel/*.c)
-KSRC_S := $(wildcard arch/x86_64/*.S arch/x86_64/boot/*.S)
+KSRC_S := $(wildcard arch/x86_64/*.S arch/x86_64/boot/*.S tests/kernel/*.S)
 KOBJS  := $(patsubst %,$(BUILD)/%.o,$(KSRC_C) $(KSRC_S))
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
 

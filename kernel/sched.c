@@ -163,6 +163,18 @@ static void check_preempt(struct runqueue *rq, struct thread *t)
 
 static uint64_t slice_end[MAX_CPUS];
 
+/* A thread joined this CPU's queue: if the running thread has no slice
+ * deadline (it was alone), give it one now, or a thread that never yields
+ * would keep the CPU forever. Run-queue lock held. */
+static void start_slice(struct runqueue *rq, struct thread *t)
+{
+	unsigned cpu = (unsigned)t->cpu;
+	if (cpu != cpu_id() || slice_end[cpu] || cpu_list[cpu]->current->idle)
+		return; /* remote CPUs: the reschedule IPI comes with issue 5 */
+	slice_end[cpu] = clock_monotonic_ns() + slice_for(rq);
+	timer_program(slice_end[cpu]);
+}
+
 /* Timer interrupt (kernel/timer.c): ask for a switch when the slice ends. */
 void sched_tick(void)
 {
@@ -277,6 +289,7 @@ bool wake_up_thread(struct thread *t, unsigned states)
 			place(rq, t);
 			enqueue(rq, t);
 			check_preempt(rq, t);
+			start_slice(rq, t);
 		}
 	}
 	spin_unlock_irqrestore(&rq->lock, f);
@@ -291,6 +304,7 @@ void sched_add_new(struct thread *t)
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;
 	enqueue(rq, t);
+	start_slice(rq, t);
 	spin_unlock_irqrestore(&rq->lock, f);
 }
 
