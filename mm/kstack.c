@@ -17,11 +17,14 @@
 #include <weft/kmalloc.h>
 #include <arch/memlayout.h>
 
-#define MAX_FREE_SLOTS 4096
+/* Every freed slot is remembered (LIFO: the most recently freed, whose
+ * page tables are still present, is reused first), so waves of threads
+ * never grow the stack area's page tables. 2^17 slots = 512 KiB of .bss. */
+#define MAX_FREE_SLOTS (1u << 17)
 
 static spinlock_t kstack_lock = SPINLOCK_INIT("kstack");
 static uint64_t next_slot;                    /* never-used slots start here */
-static uint64_t free_slots[MAX_FREE_SLOTS];   /* recycled slot numbers (a stack) */
+static uint32_t free_slots[MAX_FREE_SLOTS];   /* recycled slot numbers (a stack) */
 static unsigned nfree;
 static uint64_t live;
 
@@ -38,7 +41,7 @@ static void slot_put(uint64_t s)
 {
 	unsigned long f = spin_lock_irqsave(&kstack_lock);
 	if (nfree < MAX_FREE_SLOTS)
-		free_slots[nfree++] = s;   /* else leak the virtual slot: 1 TiB is plenty */
+		free_slots[nfree++] = (uint32_t)s; /* else forget it: 1 TiB of slots is plenty */
 	live--;
 	spin_unlock_irqrestore(&kstack_lock, f);
 }

@@ -26,12 +26,8 @@
  * would. regs_test_run() must then count 6 mismatches per iteration.
  */
 
-/* This file is plain GNU as (no C preprocessor directives), so it can be
- * built either as its own object or pulled into a C file with .include
- * (tests/kernel/test_sched.c does that: the Makefile assembles only
- * the .S files of arch/x86_64). The symbols are weak so that both at once still link.
- *
- * The local frame below the six saved registers (offsets from RSP): */
+/* The local frame below the six saved registers (offsets from RSP). The
+ * .L names stay out of the symbol table. */
 	.set .Lrt_fn, 0      /* fn */
 	.set .Lrt_arg, 8     /* arg */
 	.set .Lrt_left, 16   /* iterations still to run */
@@ -61,7 +57,6 @@
 .endm
 
 	.globl regs_test_run
-	.weak regs_test_run
 	.type regs_test_run, @function
 regs_test_run:
 	pushq %rbp                        /* the caller's callee-saved registers: */
@@ -134,7 +129,6 @@ regs_test_run:
 	.size regs_test_run, . - regs_test_run
 
 	.globl regs_test_clobber
-	.weak regs_test_clobber
 	.type regs_test_clobber, @function
 regs_test_clobber:
 	/* Breaks the ABI on purpose: no save, no restore. RET needs only RSP. */

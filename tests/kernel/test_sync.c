@@ -660,7 +660,7 @@ KTEST(sync, completion_basics)
 	uint64_t el = now_ns() - t0;
 	KT_EXPECT_EQ(t, r, 0);
 	KT_EXPECT(t, current()->nr_switches == sw0, "main slept although both were completed");
-	KT_EXPECT(t, el < MS(20), "two completed waits took %lu us", (unsigned long)(el / 1000));
+	KT_EXPECT(t, el < MS(50), "two completed waits took %lu us", (unsigned long)(el / 1000));
 	/* Each complete() counts once: a third wait times out. */
 	t0 = now_ns();
 	r = wait_for_completion_timeout(&c, MS(20));
@@ -696,19 +696,21 @@ KTEST(sync, completion_basics)
 	KT_EXPECT_EQ(t, cb_returned, 0);
 	t0 = now_ns();
 	complete_all(&cb_c);
-	unsigned bad = 0;
-	for (unsigned i = 0; i < n; i++)
-		bad += thread_join(th[i]) != (void *)0;
+	while (cb_returned < n && now_ns() - t0 < NSEC_PER_SEC)
+		thread_sleep(MS(1));
 	el = now_ns() - t0;
-	KT_EXPECT(t, bad == 0, "%u of %u waiters were not released by complete_all (timed out)",
-		  bad, n);
-	KT_EXPECT(t, el < NSEC_PER_SEC, "releasing %u waiters took %lu ms", n,
-		  (unsigned long)(el / NSEC_PER_MSEC));
+	unsigned released = cb_returned;
+	KT_EXPECT(t, released == n, "complete_all released %u of %u waiters within 1 s",
+		  released, n);
+	unsigned bad = 0;
+	for (unsigned i = 0; i < n; i++) /* the rest time out after 5 s */
+		bad += thread_join(th[i]) != (void *)0;
+	KT_EXPECT(t, bad == 0, "%u of %u waiters did not get 0", bad, n);
 	t0 = now_ns();
 	wait_for_completion(&cb_c);
 	r = wait_for_completion_timeout(&cb_c, MS(100));
 	KT_EXPECT_EQ(t, r, 0);
-	KT_EXPECT(t, now_ns() - t0 < MS(20), "waits after complete_all slept");
-	ktest_diag(t, "complete_all released %u sleeping waiters in %lu us", n,
+	KT_EXPECT(t, now_ns() - t0 < MS(50), "waits after complete_all slept");
+	ktest_diag(t, "complete_all released %u sleeping waiters in %lu us", released,
 		   (unsigned long)(el / 1000));
 }
