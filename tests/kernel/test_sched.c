@@ -36,19 +36,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MS(x) ((uint64_t)(x) * NSEC_PER_MSEC)
+#include "ktest_helpers.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static uint64_t now_ns(void) { return clock_monotonic_ns(); }
-
-/* Scheduler counters of CPU 0, the one CPU that runs threads for now. */
-static struct sched_stats stats(void)
-{
-	struct sched_stats s;
-	sched_get_stats(0, &s);
-	return s;
-}
 
 /* Busy-wait (interrupts on, never yields) for ns. */
 static void spin_ns(uint64_t ns)

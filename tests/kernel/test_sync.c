@@ -21,18 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MS(x) ((uint64_t)(x) * NSEC_PER_MSEC)
+#include "ktest_helpers.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static uint64_t now_ns(void) { return clock_monotonic_ns(); }
-
-static struct sched_stats stats(void)
-{
-	struct sched_stats s;
-	sched_get_stats(0, &s);
-	return s;
-}
 
 /* Wait for `n` complete()s of `done`, all within timeout_ns from now.
  * Returns how many arrived. */
