@@ -37,6 +37,7 @@ struct runqueue {
 	uint64_t min_vruntime;        /* never decreases; floor for wakers */
 	uint64_t seq;
 	struct thread *idle;
+	uint64_t slice_end;           /* the running thread's deadline; 0 = none (alone) */
 	uint64_t switches, preemptions, idle_ns;
 };
 
@@ -161,18 +162,17 @@ static void check_preempt(struct runqueue *rq, struct thread *t)
 
 /* --- the tick ---------------------------------------------------------------- */
 
-static uint64_t slice_end[MAX_CPUS];
-
 /* A thread joined this CPU's queue: if the running thread has no slice
  * deadline (it was alone), give it one now, or a thread that never yields
  * would keep the CPU forever. Run-queue lock held. */
 static void start_slice(struct runqueue *rq, struct thread *t)
 {
 	unsigned cpu = (unsigned)t->cpu;
-	if (cpu != cpu_id() || slice_end[cpu] || cpu_list[cpu]->current->idle)
+	if (cpu != cpu_id() || rq->slice_end || cpu_list[cpu]->current->idle)
 		return; /* remote CPUs: the reschedule IPI comes with issue 5 */
-	slice_end[cpu] = clock_monotonic_ns() + slice_for(rq);
-	timer_program(slice_end[cpu]);
+	uint64_t now = clock_monotonic_ns();
+	rq->slice_end = now + slice_for(rq);
+	timer_program(rq->slice_end, now);
 }
 
 /* Timer interrupt (kernel/timer.c): ask for a switch when the slice ends. */
@@ -183,7 +183,7 @@ void sched_tick(void)
 	spin_lock(&rq->lock);
 	uint64_t now = clock_monotonic_ns();
 	update_curr(rq, curr, now);
-	if (rq->nr_running && slice_end[cpu_id()] && now >= slice_end[cpu_id()])
+	if (rq->nr_running && rq->slice_end && now >= rq->slice_end)
 		curr->need_resched = true;
 	spin_unlock_no_resched(&rq->lock);
 }
@@ -232,8 +232,8 @@ static void __schedule(bool preempt)
 		next = rq->idle;
 	next->state = THREAD_RUNNING;
 	next->exec_start_ns = now;
-	slice_end[cpu_id()] = rq->nr_running ? now + slice_for(rq) : 0;
-	timer_program(slice_end[cpu_id()]);
+	rq->slice_end = rq->nr_running ? now + slice_for(rq) : 0;
+	timer_program(rq->slice_end, now);   /* one clock read serves the whole switch */
 
 	if (next != prev) {
 		rq->switches++;

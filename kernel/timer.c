@@ -33,7 +33,7 @@ void timer_init_struct(struct timer *t, void (*fn)(struct timer *), void *data)
 
 /* Program the LAPIC for the earlier of the first timer and the slice end.
  * Caller holds tc->lock or has interrupts off on this CPU. */
-static void program_locked(struct timer_cpu *tc)
+static void program_locked(struct timer_cpu *tc, uint64_t now)
 {
 	uint64_t when = tc->slice_end;
 	if (!list_empty(&tc->pending)) {
@@ -45,7 +45,6 @@ static void program_locked(struct timer_cpu *tc)
 		lapic_timer_stop();
 		return;
 	}
-	uint64_t now = clock_monotonic_ns();
 	uint64_t ns = when > now ? when - now : 0;
 	if (ns > NSEC_PER_SEC)
 		ns = NSEC_PER_SEC;        /* re-armed on expiry: keeps the count in range */
@@ -53,12 +52,12 @@ static void program_locked(struct timer_cpu *tc)
 	lapic_timer_oneshot(count ? (uint32_t)count : 1);
 }
 
-void timer_program(uint64_t slice_end)
+void timer_program(uint64_t slice_end, uint64_t now)
 {
 	struct timer_cpu *tc = &timer_cpus[cpu_id()];
 	unsigned long f = spin_lock_irqsave(&tc->lock);
 	tc->slice_end = slice_end;
-	program_locked(tc);
+	program_locked(tc, now);
 	spin_unlock_no_resched(&tc->lock);
 	local_irq_restore(f);
 }
@@ -78,7 +77,7 @@ void timer_add(struct timer *t, uint64_t deadline)
 	}
 	list_insert_between(&t->link, pos->prev, pos);
 	if (tc->pending.next == &t->link)
-		program_locked(tc);   /* new earliest event */
+		program_locked(tc, clock_monotonic_ns());   /* new earliest event */
 	spin_unlock_no_resched(&tc->lock);
 	local_irq_restore(f);
 }
@@ -121,7 +120,7 @@ static void timer_expire(void)
 	spin_unlock_no_resched(&tc->lock);
 	sched_tick();
 	spin_lock(&tc->lock);
-	program_locked(tc);
+	program_locked(tc, clock_monotonic_ns());
 	spin_unlock_no_resched(&tc->lock);
 }
 
