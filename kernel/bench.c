@@ -15,6 +15,8 @@
 #include <weft/printk.h>
 #include <weft/spinlock.h>
 #include <weft/string.h>
+#include <weft/kstack.h>
+#include <arch/switch.h>
 
 #define ROUNDS 20000
 
@@ -54,9 +56,42 @@ static void bench_yield(void)
 	report("yield switch (2 threads)", t1 - t0, st.switches - s0);
 }
 
-/* The bare switch_to() routine: measured by switching main <-> a helper
- * thread through it directly would bypass the scheduler's invariants, so
- * it is measured as (yield cost) minus (scheduler work), see make bench. */
+/* The bare switch_to() routine, without the scheduler: the running thread
+ * and a private peer (never on a run queue, invisible to the scheduler)
+ * switch straight to each other with interrupts off, so nothing else can
+ * run in between. Each round trip is two switches. */
+static struct thread bare_peer;
+static struct thread *bare_main;
+
+static __attribute__((noreturn)) void bare_peer_loop(void)
+{
+	for (;;)
+		switch_to(&bare_peer, bare_main);
+}
+
+static void bench_bare_switch(void)
+{
+	if (kstack_alloc(&bare_peer.stack, KSTACK_PAGES) < 0)
+		return;
+	/* The peer's first switch "returns" into bare_peer_loop, entered as
+	 * if called (RSP % 16 == 8), like thread_create's first frame. */
+	uint64_t *top = (uint64_t *)bare_peer.stack.top;
+	top[-1] = 0;
+	struct switch_frame *sf = (struct switch_frame *)(top - 1) - 1;
+	memset(sf, 0, sizeof *sf);
+	sf->ret = (uint64_t)bare_peer_loop;
+	bare_peer.saved_rsp = (uint64_t)sf;
+	bare_main = current();
+
+	unsigned long f = local_irq_save();
+	uint64_t t0 = clock_monotonic_ns();
+	for (int i = 0; i < ROUNDS; i++)
+		switch_to(bare_main, &bare_peer);
+	uint64_t t1 = clock_monotonic_ns();
+	local_irq_restore(f);
+	kstack_free(&bare_peer.stack);   /* the peer is parked in switch_to: never resumed */
+	report("bare switch_to (no scheduler)", t1 - t0, 2ULL * ROUNDS);
+}
 
 static struct semaphore ping, pong;
 
@@ -155,6 +190,7 @@ void bench_run(void)
 {
 	kprintf("bench: begin (ns/op = instructions/op under -icount shift=0)\n");
 	bench_yield();
+	bench_bare_switch();
 	bench_wakeup();
 	bench_mutex_handoff();
 	bench_create_join();

@@ -30,20 +30,36 @@
 #include <arch/trap.h>
 #include <arch/irqflags.h>
 
-struct runqueue {
+/* One cache-line-aligned block per CPU: no false sharing between CPUs,
+ * and the address is a shift away from the CPU number. */
+struct __attribute__((aligned(128))) runqueue {
 	spinlock_t lock;
 	struct thread *heap;          /* runnable threads, not counting `curr` */
 	unsigned nr_running;
+	uint64_t slice;               /* slice length for nr_running; 0 = alone, no slice */
 	uint64_t min_vruntime;        /* never decreases; floor for wakers */
 	uint64_t seq;
 	struct thread *idle;
-	uint64_t slice_end;           /* the running thread's deadline; 0 = none (alone) */
 	uint64_t switches, preemptions, idle_ns;
 };
 
 static struct runqueue runqueues[MAX_CPUS];
 
-static struct runqueue *this_rq(void) { return &runqueues[cpu_id()]; }
+/* percpu.rq caches &runqueues[cpu]: one GS load instead of an index
+ * computation on the switch path. */
+static inline struct runqueue *this_rq(void) { return percpu_read(rq); }
+
+/* The slice changes only when the number of waiting threads does. */
+static void set_nr_running(struct runqueue *rq, unsigned n)
+{
+	rq->nr_running = n;
+	if (!n) {
+		rq->slice = 0;
+		return;
+	}
+	uint64_t s = SCHED_LATENCY_NS / (n + 1);
+	rq->slice = s < SCHED_MIN_SLICE_NS ? SCHED_MIN_SLICE_NS : s;
+}
 
 /* --- priorities ------------------------------------------------------------ */
 
@@ -75,12 +91,20 @@ static bool before(const struct thread *a, const struct thread *b)
 
 static uint32_t rank(const struct thread *t) { return t ? t->heap_rank : 0; }
 
-static struct thread *heap_merge(struct thread *a, struct thread *b)
+static struct thread *heap_merge_nonnull(struct thread *a, struct thread *b);
+
+/* Inline so that the common cases (an empty side) cost a test, not a call. */
+static inline struct thread *heap_merge(struct thread *a, struct thread *b)
 {
 	if (!a)
 		return b;
 	if (!b)
 		return a;
+	return heap_merge_nonnull(a, b);
+}
+
+static struct thread *heap_merge_nonnull(struct thread *a, struct thread *b)
+{
 	if (before(b, a)) {
 		struct thread *x = a;
 		a = b;
@@ -96,13 +120,34 @@ static struct thread *heap_merge(struct thread *a, struct thread *b)
 	return a;
 }
 
-static void enqueue(struct runqueue *rq, struct thread *t)
+static inline void make_node(struct thread *t)
 {
 	t->heap_left = t->heap_right = NULL;
 	t->heap_rank = 1;
+}
+
+static void enqueue(struct runqueue *rq, struct thread *t)
+{
+	make_node(t);
 	t->heap_seq = rq->seq++;
 	rq->heap = heap_merge(rq->heap, t);
-	rq->nr_running++;
+	set_nr_running(rq, rq->nr_running + 1);
+}
+
+/* The running thread `prev` goes back in the queue and the first thread
+ * comes out, as one operation: if prev is still strictly first it simply
+ * keeps the CPU; otherwise the top's two subtrees and prev make the new
+ * heap. nr_running does not change. (Equal vruntimes go to the waiting
+ * thread: a yield lets an equal run. prev keeps its old heap_seq: having
+ * just run, it cannot tie with the threads that waited.) */
+static inline struct thread *requeue_and_pick(struct runqueue *rq, struct thread *prev)
+{
+	struct thread *top = rq->heap;
+	if (!top || (int64_t)(prev->vruntime - top->vruntime) < 0)
+		return prev;
+	make_node(prev);
+	rq->heap = heap_merge(heap_merge(top->heap_left, top->heap_right), prev);
+	return top;
 }
 
 static struct thread *dequeue_min(struct runqueue *rq)
@@ -110,7 +155,7 @@ static struct thread *dequeue_min(struct runqueue *rq)
 	struct thread *t = rq->heap;
 	if (t) {
 		rq->heap = heap_merge(t->heap_left, t->heap_right);
-		rq->nr_running--;
+		set_nr_running(rq, rq->nr_running - 1);
 	}
 	return t;
 }
@@ -118,17 +163,25 @@ static struct thread *dequeue_min(struct runqueue *rq)
 /* --- accounting ------------------------------------------------------------ */
 
 /* Charge the running thread for the time since it last was charged. */
-static void update_curr(struct runqueue *rq, struct thread *t, uint64_t now)
+static inline void update_curr(struct runqueue *rq, struct thread *t, uint64_t now)
 {
 	uint64_t delta = now - t->exec_start_ns;
 	t->exec_start_ns = now;
 	t->cpu_time_ns += delta;
-	if (t->idle) {
+	if (t->idle)
 		rq->idle_ns += delta;
-		return;
-	}
-	t->vruntime += delta * 1024 / t->weight;
-	uint64_t floor = t->vruntime;
+	else
+		t->vruntime += delta * 1024 / t->weight;
+}
+
+/* min_vruntime follows the smallest vruntime on the CPU (running or
+ * queued) and never goes back. Needed only where threads join a queue, so
+ * it is brought up to date there rather than on every switch. */
+static void refresh_min_vruntime(struct runqueue *rq, unsigned cpu)
+{
+	struct thread *curr = cpu_list[cpu]->current;
+	uint64_t floor = curr->idle ? rq->heap ? rq->heap->vruntime : rq->min_vruntime
+				    : curr->vruntime;
 	if (rq->heap && (int64_t)(rq->heap->vruntime - floor) < 0)
 		floor = rq->heap->vruntime;
 	if ((int64_t)(floor - rq->min_vruntime) > 0)
@@ -140,15 +193,10 @@ static void update_curr(struct runqueue *rq, struct thread *t, uint64_t now)
  * monopoly. */
 static void place(struct runqueue *rq, struct thread *t)
 {
+	refresh_min_vruntime(rq, (unsigned)t->cpu);
 	uint64_t floor = rq->min_vruntime - SCHED_LATENCY_NS / 2;
 	if ((int64_t)(t->vruntime - floor) < 0)
 		t->vruntime = floor;
-}
-
-static uint64_t slice_for(struct runqueue *rq)
-{
-	uint64_t s = SCHED_LATENCY_NS / (rq->nr_running + 1);
-	return s < SCHED_MIN_SLICE_NS ? SCHED_MIN_SLICE_NS : s;
 }
 
 /* Should woken t preempt the running thread? */
@@ -168,11 +216,13 @@ static void check_preempt(struct runqueue *rq, struct thread *t)
 static void start_slice(struct runqueue *rq, struct thread *t)
 {
 	unsigned cpu = (unsigned)t->cpu;
-	if (cpu != cpu_id() || rq->slice_end || cpu_list[cpu]->current->idle)
+	struct percpu *c = this_cpu();
+	if (cpu != c->cpu_id || c->slice_end != SLICE_NONE || c->current->idle)
 		return; /* remote CPUs: the reschedule IPI comes with issue 5 */
 	uint64_t now = clock_monotonic_ns();
-	rq->slice_end = now + slice_for(rq);
-	timer_program(rq->slice_end, now);
+	c->slice_end = now + rq->slice;
+	if (c->slice_end < c->timer_armed)
+		timer_program(now);
 }
 
 /* Timer interrupt (kernel/timer.c): ask for a switch when the slice ends. */
@@ -183,14 +233,14 @@ void sched_tick(void)
 	spin_lock(&rq->lock);
 	uint64_t now = clock_monotonic_ns();
 	update_curr(rq, curr, now);
-	if (rq->nr_running && rq->slice_end && now >= rq->slice_end)
+	if (rq->nr_running && now >= this_cpu()->slice_end)
 		curr->need_resched = true;
 	spin_unlock_no_resched(&rq->lock);
 }
 
 /* --- switching ---------------------------------------------------------------- */
 
-static void report_atomic(struct thread *t)
+static __attribute__((noreturn, noinline, cold)) void report_atomic(struct thread *t)
 {
 	struct trap_catch *tc = this_cpu()->trap_catch;
 	pr_emerg("BUG: scheduling while atomic: thread '%s' (tid %d) on CPU %u, preempt count "
@@ -205,72 +255,101 @@ static void report_atomic(struct thread *t)
 	panic("scheduling while atomic (a spinlock is held or we are in an interrupt)");
 }
 
-/* preempt: the thread is being preempted, not going to sleep: it stays
- * runnable whatever its state says (it may have been preempted between
- * prepare_to_wait() and its condition check; it will simply look again). */
-static void __schedule(bool preempt)
+/* Finish a switch on the incoming thread's stack: prev's stack is no longer
+ * in use, so from here on it may be woken onto any CPU, or freed. */
+static inline void finish_switch(struct thread *prev)
 {
-	struct thread *prev = current();
-	if (preempt_count() != 0 || this_cpu()->irq_depth != 0)
-		report_atomic(prev);
-	unsigned long flags = local_irq_save();
-	struct runqueue *rq = this_rq();
-	spin_lock(&rq->lock);
+	__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+	spin_release_raw(&this_rq()->lock);
+	if (__builtin_expect(prev->state == THREAD_ZOMBIE, 0))
+		thread_reap_if_detached(prev);
+}
+
+/*
+ * Under the run-queue lock, interrupts off: charge prev for its time,
+ * choose the next thread, give it a slice and make it this CPU's current
+ * thread. Returns next, which is prev itself when prev keeps the CPU.
+ *
+ * preempt: prev is being preempted (or yields), not going to sleep: it
+ * stays runnable whatever its state says (it may have been preempted
+ * between prepare_to_wait() and its condition check; it will simply look
+ * again).
+ *
+ * Kept out of line and free of calls on its common path, so that the
+ * caller, which must keep registers across switch_to(), keeps only two.
+ */
+static __attribute__((noinline)) struct thread *pick_next(struct thread *prev, bool preempt)
+{
+	struct percpu *c = this_cpu();
+	struct runqueue *rq = c->rq;
+	/* Interrupts are off, so no preempt count is needed; raw because the
+	 * lock is released by whichever thread runs next (finish_switch). */
+	spin_acquire_raw(&rq->lock);
 	uint64_t now = clock_monotonic_ns();
 	update_curr(rq, prev, now);
 	prev->need_resched = false;
 
+	struct thread *next;
 	if (!prev->idle && (prev->state == THREAD_RUNNING ||
 			    (preempt && prev->state != THREAD_ZOMBIE))) {
+		next = requeue_and_pick(rq, prev);
 		prev->state = THREAD_RUNNABLE;
-		enqueue(rq, prev);
-	} else if (prev->idle) {
-		prev->state = THREAD_RUNNABLE;   /* idle is never queued, but is ready */
+	} else {
+		next = dequeue_min(rq);
+		if (!next)
+			next = rq->idle;
+		if (prev->idle)
+			prev->state = THREAD_RUNNABLE; /* idle is never queued, but is ready */
 	}
-	struct thread *next = dequeue_min(rq);
-	if (!next)
-		next = rq->idle;
 	next->state = THREAD_RUNNING;
 	next->exec_start_ns = now;
-	rq->slice_end = rq->nr_running ? now + slice_for(rq) : 0;
-	timer_program(rq->slice_end, now);   /* one clock read serves the whole switch */
-
+	/* A slice only when someone waits (the caller re-arms the LAPIC if
+	 * this end comes before its armed deadline). */
+	c->slice_end = rq->nr_running ? now + rq->slice : SLICE_NONE;
 	if (next != prev) {
 		rq->switches++;
 		next->nr_switches++;
 		next->on_cpu = true;
-		next->cpu = (int)cpu_id();
-		struct percpu *c = this_cpu();
+		next->cpu = (int)c->cpu_id;
 		c->current = next;
-		percpu_set_kernel_stack(next->stack.top);   /* TSS.RSP0 follows the thread */
-		prev->preempt_count = c->preempt_count;
-		c->preempt_count = next->preempt_count;
-		prev = switch_to(prev, next);
-		/* Now running as `next` again, some time later; `prev` is
-		 * whichever thread switched to us. */
-		schedule_tail(prev);
-	} else {
-		spin_unlock_no_resched(&rq->lock);
+		c->kernel_stack_top = c->tss.rsp[0] = next->stack.top; /* TSS.RSP0 follows */
 	}
+	return next;
+}
+
+/*
+ * The one place threads switch: every yield, sleep and preemption comes
+ * through here. One clock read, one run-queue lock, and no timer
+ * programming unless the new slice ends before the LAPIC fires anyway
+ * (kernel/timer.c re-arms on an early interrupt).
+ */
+static inline __attribute__((always_inline)) void __schedule(bool preempt)
+{
+	struct thread *prev = percpu_read(current);
+	if (__builtin_expect(percpu_read(preempt_count) | percpu_read(irq_depth), 0))
+		report_atomic(prev);
+	unsigned long flags = local_irq_save();
+	struct thread *next = pick_next(prev, preempt);
+	if (next != prev) {
+		prev = switch_to(prev, next);
+		/* Running as `next` again, some time later, perhaps on another
+		 * CPU; `prev` is whichever thread switched to us. */
+		finish_switch(prev);
+	} else {
+		spin_release_raw(&this_rq()->lock);
+	}
+	if (__builtin_expect(percpu_read(slice_end) < percpu_read(timer_armed), 0))
+		timer_program(clock_monotonic_ns());
 	local_irq_restore(flags);
 }
 
 void schedule(void) { __schedule(false); }
 
+/* A new thread's first code (switch.S thread_start) finishes the switch
+ * that started it; interrupts are still off, and thread_start enables them. */
 void schedule_tail(struct thread *prev)
 {
-	struct runqueue *rq = this_rq();
-	struct thread *curr = current();
-	if (prev != curr) {
-		/* prev's stack is no longer in use: from here on it may be woken
-		 * onto any CPU, or freed. */
-		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
-	}
-	spin_unlock_no_resched(&rq->lock);
-	if (prev != curr && prev->state == THREAD_ZOMBIE)
-		thread_reap_if_detached(prev);
-	/* A brand-new thread arrives here with interrupts off from schedule();
-	 * thread_start enables them (old threads restore their own flags). */
+	finish_switch(prev);
 }
 
 bool wake_up_thread(struct thread *t, unsigned states)
@@ -301,6 +380,7 @@ void sched_add_new(struct thread *t)
 	struct runqueue *rq = this_rq();
 	unsigned long f = spin_lock_irqsave(&rq->lock);
 	t->cpu = (int)cpu_id();
+	refresh_min_vruntime(rq, cpu_id());
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;
 	enqueue(rq, t);
@@ -319,12 +399,10 @@ void preempt_schedule_irq(void)
 		__schedule(true);
 }
 
-void preempt_enable(void)
+/* preempt_enable() found need-resched at count zero. */
+void preempt_schedule(void)
 {
-	__asm__ volatile("" ::: "memory");
-	percpu_dec(preempt_count);
-	if (percpu_read(preempt_count) == 0 && percpu_read(current) &&
-	    current()->need_resched && irqs_enabled() && this_cpu()->irq_depth == 0)
+	if (irqs_enabled() && percpu_read(irq_depth) == 0)
 		__schedule(true);
 }
 
@@ -361,7 +439,8 @@ static void *idle_loop(void *arg)
 
 void sched_init_cpu(struct thread *boot, struct thread *idle)
 {
-	struct runqueue *rq = this_rq();
+	struct runqueue *rq = &runqueues[cpu_id()];
+	this_cpu()->rq = rq;
 	rq->lock = (spinlock_t)SPINLOCK_INIT("runqueue");
 	rq->idle = idle;
 	boot->on_cpu = true;
@@ -369,6 +448,7 @@ void sched_init_cpu(struct thread *boot, struct thread *idle)
 	boot->cpu = (int)cpu_id();
 	boot->exec_start_ns = clock_monotonic_ns();
 	this_cpu()->current = boot;
+	this_cpu()->timer_armed = UINT64_MAX;
 	percpu_set_kernel_stack(boot->stack.top);
 	idle->idle = true;
 	idle->cpu = (int)cpu_id();

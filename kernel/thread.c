@@ -38,8 +38,12 @@
 #include <stddef.h>
 
 _Static_assert(offsetof(struct thread, saved_rsp) == THREAD_SAVED_RSP, "switch.S uses offset 0");
+_Static_assert(offsetof(struct thread, need_resched) == THREAD_NEED_RESCHED, "<weft/preempt.h>");
 _Static_assert(offsetof(struct switch_frame, r15) == SWF_R15, "switch_frame layout");
+_Static_assert(offsetof(struct switch_frame, r14) == SWF_R14, "switch_frame layout");
+_Static_assert(offsetof(struct switch_frame, r13) == SWF_R13, "switch_frame layout");
 _Static_assert(offsetof(struct switch_frame, r12) == SWF_R12, "switch_frame layout");
+_Static_assert(offsetof(struct switch_frame, rbx) == SWF_RBX, "switch_frame layout");
 _Static_assert(offsetof(struct switch_frame, rbp) == SWF_RBP, "switch_frame layout");
 _Static_assert(offsetof(struct switch_frame, ret) == SWF_RET, "switch_frame layout");
 _Static_assert(sizeof(struct switch_frame) == SWF_SIZE, "switch_frame layout");
@@ -63,7 +67,6 @@ static struct thread *thread_alloc(const char *name)
 	strlcpy(t->name, name, sizeof t->name);
 	t->prio = PRIO_DEFAULT;
 	t->weight = sched_prio_to_weight(PRIO_DEFAULT);
-	t->preempt_count = 1; /* it first runs inside schedule(), run-queue lock held */
 	wait_queue_init(&t->join_wq, "join");
 	t->parent = percpu_read(current);
 	unsigned long f = spin_lock_irqsave(&thread_list_lock);
@@ -302,7 +305,10 @@ int thread_backtrace(int tid)
 	return 0;
 }
 
-static struct thread boot_thread, idle_thread0;
+/* The boot context, which becomes thread 0 "main"; percpu.current points
+ * here from kmain's first line (arch/x86_64/percpu.c). */
+struct thread boot_thread;
+static struct thread idle_thread0;
 
 void sched_init(void)
 {
@@ -324,7 +330,6 @@ void sched_init(void)
 		panic("sched_init: no memory for the idle thread's stack");
 	idle->weight = sched_prio_to_weight(PRIO_MAX);
 	idle->prio = PRIO_MAX;
-	idle->preempt_count = 1;
 	idle->tid = -1;
 	idle->detached = true;
 	wait_queue_init(&idle->join_wq, "join");

@@ -3,9 +3,15 @@
  *
  * Each CPU keeps its pending timers in a list sorted by deadline, guarded
  * by its timer lock (irq-saving: timers are added from any context). The
- * LAPIC timer is always programmed for the nearest event: the first
- * timer's deadline or the running thread's slice end, whichever is first.
- * There is no periodic tick.
+ * LAPIC timer is programmed for the nearest event: the first timer's
+ * deadline or the running thread's slice end (percpu.slice_end, written by
+ * the scheduler), whichever is first. There is no periodic tick.
+ *
+ * The scheduler moves the slice end on every switch, but reprograms the
+ * LAPIC only when the new end is *earlier* than the armed one
+ * (percpu.timer_armed): an interrupt that comes early finds nothing due,
+ * and re-arms for the real deadline. A yield therefore costs no timer
+ * programming at all.
  */
 #include <weft/timer.h>
 #include <weft/time.h>
@@ -17,7 +23,6 @@
 struct timer_cpu {
 	spinlock_t lock;
 	struct list_head pending;   /* sorted by deadline */
-	uint64_t slice_end;         /* 0 = none */
 };
 static struct timer_cpu timer_cpus[MAX_CPUS];
 
@@ -32,31 +37,35 @@ void timer_init_struct(struct timer *t, void (*fn)(struct timer *), void *data)
 }
 
 /* Program the LAPIC for the earlier of the first timer and the slice end.
- * Caller holds tc->lock or has interrupts off on this CPU. */
+ * Caller holds tc->lock with interrupts off, on this CPU. */
 static void program_locked(struct timer_cpu *tc, uint64_t now)
 {
-	uint64_t when = tc->slice_end;
+	struct percpu *c = this_cpu();
+	uint64_t when = c->slice_end;
 	if (!list_empty(&tc->pending)) {
 		struct timer *first = container_of(tc->pending.next, struct timer, link);
-		if (!when || first->deadline < when)
+		if (first->deadline < when)
 			when = first->deadline;
 	}
-	if (!when) {
+	if (when == SLICE_NONE) {
 		lapic_timer_stop();
+		c->timer_armed = UINT64_MAX;
 		return;
 	}
 	uint64_t ns = when > now ? when - now : 0;
-	if (ns > NSEC_PER_SEC)
+	if (ns > NSEC_PER_SEC) {
 		ns = NSEC_PER_SEC;        /* re-armed on expiry: keeps the count in range */
+		when = now + ns;
+	}
+	c->timer_armed = when;
 	uint64_t count = ns * (lapic_timer_hz / 1000) / 1000000;
 	lapic_timer_oneshot(count ? (uint32_t)count : 1);
 }
 
-void timer_program(uint64_t slice_end, uint64_t now)
+void timer_program(uint64_t now)
 {
 	struct timer_cpu *tc = &timer_cpus[cpu_id()];
 	unsigned long f = spin_lock_irqsave(&tc->lock);
-	tc->slice_end = slice_end;
 	program_locked(tc, now);
 	spin_unlock_no_resched(&tc->lock);
 	local_irq_restore(f);
@@ -105,6 +114,7 @@ bool timer_cancel(struct timer *t)
 static void timer_expire(void)
 {
 	struct timer_cpu *tc = &timer_cpus[cpu_id()];
+	this_cpu()->timer_armed = UINT64_MAX;   /* the one-shot has fired */
 	spin_lock(&tc->lock);
 	uint64_t now = clock_monotonic_ns();
 	while (!list_empty(&tc->pending)) {

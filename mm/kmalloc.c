@@ -23,6 +23,7 @@
 #include <weft/kmalloc.h>
 #include <weft/pmm.h>
 #include <weft/spinlock.h>
+#include <weft/string.h>
 
 /* Host tests may define these to ASan-poison free objects. */
 #ifndef KMALLOC_POISON
@@ -210,11 +211,9 @@ void *kmalloc(size_t size)
 
 void *kzalloc(size_t size)
 {
-	char *p = kmalloc(size);
-
+	void *p = kmalloc(size);
 	if (p)
-		for (size_t i = 0; i < size; i++)
-			p[i] = 0;
+		memset(p, 0, size);
 	return p;
 }
 

@@ -7,8 +7,13 @@
  * between any stack and the one below it. Freed slots are recycled
  * through a free list threaded through a small index array.
  *
- * Locking: kstack_lock guards the slot bookkeeping; mapping itself is
- * serialised by the page-table lock.
+ * Freed stacks of the default size go to a small cache first, still
+ * mapped: creating a thread then costs no page allocation, mapping or
+ * TLB work (most of thread create+join). kstack_trim() gives the cache's
+ * pages back, for leak checks and under memory pressure.
+ *
+ * Locking: kstack_lock guards the slot bookkeeping and the cache; mapping
+ * itself is serialised by the page-table lock.
  */
 #include <weft/kstack.h>
 #include <weft/pmm.h>
@@ -27,6 +32,10 @@ static uint64_t next_slot;                    /* never-used slots start here */
 static uint32_t free_slots[MAX_FREE_SLOTS];   /* recycled slot numbers (a stack) */
 static unsigned nfree;
 static uint64_t live;
+
+#define CACHE_SIZE 32
+static struct kstack cache[CACHE_SIZE];       /* mapped KSTACK_PAGES stacks, LIFO */
+static unsigned ncached;
 
 static uint64_t slot_get(void)
 {
@@ -50,6 +59,17 @@ int kstack_alloc(struct kstack *ks, unsigned pages)
 {
 	if (pages == 0 || pages * PAGE_SIZE >= KSTACK_SLOT_SIZE)
 		return -22;
+	if (pages == KSTACK_PAGES && ncached) {
+		unsigned long f = spin_lock_irqsave(&kstack_lock);
+		bool hit = ncached > 0;
+		if (hit) {
+			*ks = cache[--ncached];
+			live++;
+		}
+		spin_unlock_irqrestore(&kstack_lock, f);
+		if (hit)
+			return 0;
+	}
 	uint64_t slot = slot_get();
 	uint64_t top = KSTACK_BASE + (slot + 1) * KSTACK_SLOT_SIZE;
 	uint64_t bottom = top - pages * PAGE_SIZE;
@@ -70,7 +90,7 @@ int kstack_alloc(struct kstack *ks, unsigned pages)
 	return 0;
 }
 
-void kstack_free(struct kstack *ks)
+static void unmap_and_free(struct kstack *ks)
 {
 	for (unsigned i = 0; i < ks->pages; i++) {
 		uint64_t pa = kunmap_page(ks->bottom + i * PAGE_SIZE);
@@ -80,6 +100,42 @@ void kstack_free(struct kstack *ks)
 	slot_put((ks->top - KSTACK_BASE) / KSTACK_SLOT_SIZE - 1);
 	ks->bottom = ks->top = 0;
 	ks->pages = 0;
+}
+
+void kstack_free(struct kstack *ks)
+{
+	if (ks->pages == KSTACK_PAGES) {
+		unsigned long f = spin_lock_irqsave(&kstack_lock);
+		bool kept = ncached < CACHE_SIZE;
+		if (kept) {
+			cache[ncached++] = *ks;
+			live--;
+		}
+		spin_unlock_irqrestore(&kstack_lock, f);
+		if (kept) {
+			ks->bottom = ks->top = 0;
+			ks->pages = 0;
+			return;
+		}
+	}
+	unmap_and_free(ks);
+}
+
+void kstack_trim(void)
+{
+	for (;;) {
+		struct kstack ks;
+		unsigned long f = spin_lock_irqsave(&kstack_lock);
+		bool any = ncached > 0;
+		if (any) {
+			ks = cache[--ncached];
+			live++;   /* unmap_and_free's slot_put counts it out again */
+		}
+		spin_unlock_irqrestore(&kstack_lock, f);
+		if (!any)
+			return;
+		unmap_and_free(&ks);
+	}
 }
 
 bool kstack_is_guard(uint64_t addr)

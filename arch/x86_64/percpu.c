@@ -33,6 +33,11 @@ void percpu_init_boot(void)
 {
 	boot_cpu.self = &boot_cpu;
 	boot_cpu.cpu_id = 0;
+	/* Never NULL from here on: preempt_enable() reads current->need_resched. */
+	extern struct thread boot_thread;
+	boot_cpu.current = &boot_thread;
+	boot_cpu.timer_armed = UINT64_MAX;
+	boot_cpu.slice_end = SLICE_NONE;
 	cpu_list[0] = &boot_cpu;
 	cpu_count = 1;
 	wrmsr(MSR_GS_BASE, (uint64_t)&boot_cpu);

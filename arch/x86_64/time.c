@@ -20,22 +20,9 @@
 #define CALIB_ROUNDS 3
 
 uint64_t tsc_hz;
-static uint64_t tsc_base;
-static uint64_t ns_mult;            /* ns = delta * ns_mult >> 32 */
+struct tsc_clock tsc_clock;
 static uint64_t timer_irqs[MAX_CPUS];
 static timer_hook_t timer_hook;
-
-uint64_t tsc_to_ns(uint64_t delta)
-{
-	return (uint64_t)(((unsigned __int128)delta * ns_mult) >> 32);
-}
-
-uint64_t clock_monotonic_ns(void)
-{
-	if (!ns_mult)
-		return 0;
-	return tsc_to_ns(rdtsc() - tsc_base);
-}
 
 void udelay(uint64_t us)
 {
@@ -99,8 +86,8 @@ void time_init(void)
 		tsc_hz = tsc_hz ? tsc_hz : 1000000000ULL;
 		lapic_timer_hz = lapic_timer_hz ? lapic_timer_hz : 1000000000ULL;
 	}
-	ns_mult = (NSEC_PER_SEC << 32) / tsc_hz; /* 1e9 << 32 still fits in 64 bits */
-	tsc_base = rdtsc();
+	tsc_clock.base = rdtsc();
+	tsc_clock.mult = (NSEC_PER_SEC << 32) / tsc_hz; /* 1e9 << 32 still fits in 64 bits */
 	irq_register(VEC_TIMER, timer_irq, NULL);
 	pr_info("time: TSC %lu.%03lu MHz, LAPIC timer %lu.%03lu MHz (PIT, best of %d)\n",
 		(unsigned long)(tsc_hz / 1000000), (unsigned long)(tsc_hz / 1000 % 1000),

@@ -24,6 +24,8 @@ struct kstack {
 int kstack_alloc(struct kstack *ks, unsigned pages);
 /* Unmap and free it. The caller must not be running on it. */
 void kstack_free(struct kstack *ks);
+/* Free the stacks kept mapped for reuse (leak checks, memory pressure). */
+void kstack_trim(void);
 /* true if addr lies in the guard page of some kernel stack slot. */
 bool kstack_is_guard(uint64_t addr);
 /* Number of stacks currently allocated. */

@@ -30,6 +30,8 @@ enum thread_state {
 
 struct thread {
 	uint64_t saved_rsp;          /* THREAD_SAVED_RSP: valid while switched out */
+	volatile bool need_resched;  /* THREAD_NEED_RESCHED: set by the timer or a
+				      * wakeup; checked on IRQ exit and preempt_enable() */
 	/* Fixed at creation: */
 	struct kstack stack;
 	int tid;
@@ -41,8 +43,10 @@ struct thread {
 	volatile int state;          /* enum thread_state */
 	int cpu;                     /* CPU whose run queue owns this thread */
 	volatile bool on_cpu;        /* its stack is in use by a CPU (until schedule_tail) */
-	volatile bool need_resched;  /* set by the timer or a wakeup; checked on IRQ exit */
-	uint32_t preempt_count;      /* saved per-CPU count while switched out */
+	/* No saved preempt count: the count is per-CPU (struct percpu) and is
+	 * zero at every switch (schedule() refuses to run otherwise, and the
+	 * run-queue lock is held with interrupts off instead of preemption
+	 * off), so there is never anything to save. */
 	int prio;                    /* -20..19, nice-style */
 	uint32_t weight;
 	uint64_t vruntime;           /* weighted CPU time: the fair-queue key */

@@ -14,9 +14,27 @@
 
 extern uint64_t tsc_hz;
 
-/* Nanoseconds since time_init(); 0 before it. Any context. */
-uint64_t clock_monotonic_ns(void);
-uint64_t tsc_to_ns(uint64_t tsc_delta);
+/* The TSC clock's parameters, set once by time_init():
+ * ns = (tsc - base) * mult >> 32. mult is 0 before calibration. */
+struct tsc_clock {
+	uint64_t base;
+	uint64_t mult;
+};
+extern struct tsc_clock tsc_clock;
+
+static inline uint64_t tsc_to_ns(uint64_t tsc_delta)
+{
+	return (uint64_t)(((unsigned __int128)tsc_delta * tsc_clock.mult) >> 32);
+}
+
+/* Nanoseconds since time_init(); 0 before it. Any context. Inline: the
+ * scheduler reads it on every switch (a RDTSC and a multiply). */
+static inline uint64_t clock_monotonic_ns(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return tsc_to_ns((((uint64_t)hi << 32) | lo) - tsc_clock.base);
+}
 
 /* Calibrate the TSC and the LAPIC timer against the PIT (boot CPU, IRQs off). */
 void time_init(void);

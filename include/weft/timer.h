@@ -21,11 +21,10 @@ void timer_init_struct(struct timer *t, void (*fn)(struct timer *), void *data);
 void timer_add(struct timer *t, uint64_t deadline);
 /* Disarm; true if it was still pending (its fn will not run). */
 bool timer_cancel(struct timer *t);
-/* Reprogram this CPU's LAPIC timer for min(next timer, slice_end).
- * slice_end 0 = no slice; now = the caller's clock_monotonic_ns() reading
- * (the scheduler already has one). The slice end is the scheduler's
- * (struct runqueue); the timer keeps a copy only to program the LAPIC. */
-void timer_program(uint64_t slice_end, uint64_t now);
+/* Reprogram this CPU's LAPIC timer for min(next timer, percpu.slice_end);
+ * now = the caller's clock_monotonic_ns() reading. Also for tests that
+ * borrowed the LAPIC timer (timer_set_hook) and give it back. */
+void timer_program(uint64_t now);
 /* The LAPIC timer interrupt: runs expired timers, then the scheduler tick. */
 void timer_init(void);
 #endif

@@ -115,6 +115,7 @@ struct mem_snap {
 
 static struct mem_snap mem_snap(void)
 {
+	kstack_trim();
 	kmalloc_trim();
 	struct mem_snap s = { pmm_free_pages(), kstack_count(), thread_count(),
 			      kstack_table_pages() };

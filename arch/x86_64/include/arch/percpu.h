@@ -39,6 +39,7 @@
 
 struct thread;
 struct trap_catch;
+struct runqueue;
 
 /* The 64-bit TSS (Intel SDM vol. 3, 8.7): no task switching, only stack
  * pointers. RSP0 is the stack the CPU switches to on an interrupt from
@@ -68,11 +69,17 @@ struct percpu {
 	uint64_t nmi_count;
 	uint64_t nmi_last_rsp;          /* RSP seen by the last NMI handler (tests) */
 	struct trap_catch *trap_catch;  /* armed by tests: see <arch/trap.h> */
+	/* The LAPIC deadline timer (kernel/timer.c, kernel/sched.c); touched only
+	 * by this CPU with interrupts off: */
+	struct runqueue *rq;            /* this CPU's run queue (kernel/sched.c) */
+	uint64_t slice_end;             /* running thread's slice deadline, or SLICE_NONE */
+	uint64_t timer_armed;           /* when the LAPIC fires next; UINT64_MAX = never */
 	uint64_t ist_bottom[IST_COUNT]; /* lowest address of each IST stack */
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss __attribute__((aligned(16)));
 };
 
+#define SLICE_NONE UINT64_MAX   /* percpu.slice_end when the thread runs alone */
 #define MAX_CPUS 16
 extern struct percpu *cpu_list[MAX_CPUS];
 extern unsigned cpu_count;
