@@ -34,6 +34,8 @@ KSRC_S := $(wildcard arch/x86_64/*.S arch/x86_64/boot/*.S tests/kernel/*.S)
 KOBJS  := $(patsubst %,$(BUILD)/%.o,$(KSRC_C) $(KSRC_S))
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
 
+include user/user.mk
+
 # Debian packages and the command each provides.
 DEPS := gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86 \
 	grub-mkrescue:grub-common grub-file:grub-common xorriso:xorriso mformat:mtools \
@@ -42,7 +44,7 @@ GRUB_PC_DIR := /usr/lib/grub/i386-pc
 
 .DELETE_ON_ERROR:
 .PHONY: all kernel iso run debug test check host-tests bench clean deps
-all: deps kernel iso
+all: deps kernel iso $(BUILD)/initramfs.cpio
 
 kernel: $(BUILD)/weft.elf
 
@@ -96,9 +98,11 @@ QEMU_RUN := qemu-system-x86_64 -m $(MEM) -smp $(SMP) -display none -serial mon:s
 	    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	    $(shell tools/pick-accel)
 
-run: deps $(BUILD)/weft.elf
+INIT ?= /bin/init
+run: deps $(BUILD)/weft.elf $(BUILD)/initramfs.cpio
 	@echo "weft: booting in QEMU; the console is this terminal. Ctrl-A X quits QEMU."
-	$(QEMU_RUN) -kernel $(BUILD)/weft.elf -append "$(APPEND)" || true
+	$(QEMU_RUN) -kernel $(BUILD)/weft.elf -initrd $(BUILD)/initramfs.cpio \
+	  -append "init=$(INIT) $(APPEND)" || true
 
 debug: deps $(BUILD)/weft.elf
 	@echo "weft: QEMU is paused with a gdb stub on :1234. In another terminal:"
@@ -111,7 +115,7 @@ $(BUILD)/host/%: tests/host/%.c
 
 host-tests: $(HOST_TESTS)
 
-test: deps kernel iso host-tests
+test: deps kernel iso host-tests $(BUILD)/initramfs.cpio
 	@mkdir -p $(BUILD)/logs
 	@prove -j2 t/ 2>&1 | tee $(BUILD)/prove.log; \
 	  status=$${PIPESTATUS[0]}; \

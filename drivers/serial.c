@@ -8,6 +8,7 @@
  * that console_getc() reads.
  */
 #include <weft/console.h>
+#include <weft/errno.h>
 #include <weft/printk.h>
 #include <arch/cpu.h>
 #include <arch/irqflags.h>
@@ -110,6 +111,17 @@ static bool rx_ready(void *arg)
 {
 	(void)arg;
 	return rx_tail != rx_head;
+}
+
+int console_getc_interruptible(void)
+{
+	for (;;) {
+		int c = console_trygetc();
+		if (c >= 0)
+			return c;
+		if (wait_event(&rx_wait, rx_ready, NULL, THREAD_INTERRUPTIBLE, 0) == -EINTR)
+			return -EINTR;
+	}
 }
 
 int console_getc(void)

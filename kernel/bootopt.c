@@ -62,6 +62,10 @@ static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 			reject(o, t, "expected init=PATH", "none");
 		else
 			copy_value(o->init, sizeof o->init, t);
+	} else if (cmdline_key_is(t, "strace") && !t->has_val) {
+		o->strace = true;         /* print every system call and its result */
+	} else if (cmdline_key_is(t, "quiet") && !t->has_val) {
+		o->loglevel = 3;          /* errors only: program output stays clean */
 	} else if (cmdline_key_is(t, "bench")) {
 		if (t->has_val && t->val_len == 3 && !strncmp(t->val, "all", 3))
 			o->bench = true;
@@ -74,6 +78,31 @@ static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 			o->smp = (unsigned)n;
 	} else {
 		reject(o, t, "unknown option", "ignored");
+	}
+}
+
+/* Everything after "--" is init's argv[1..] (quotes group words). */
+static void add_init_args(struct boot_options *o, const char **pos)
+{
+	struct cmdline_token t;
+	size_t used = 0;
+	while (cmdline_next(pos, &t) && o->init_argc < BOOT_MAX_INIT_ARGS) {
+		size_t need = t.key_len + (t.has_val ? 1 + t.val_len : 0) + 1;
+		if (used + need > sizeof o->init_args) {
+			pr_warn("bootopt: init arguments too long; the rest are dropped\n");
+			break;
+		}
+		char *dst = o->init_args + used;
+		memcpy(dst, t.key, t.key_len);
+		size_t n = t.key_len;
+		if (t.has_val) {
+			dst[n++] = '=';
+			memcpy(dst + n, t.val, t.val_len);
+			n += t.val_len;
+		}
+		dst[n] = 0;
+		o->init_argv_off[o->init_argc++] = (uint16_t)used;
+		used += n + 1;
 	}
 }
 
@@ -95,8 +124,13 @@ void bootopt_parse_into(struct boot_options *o, const char *cmdline)
 	}
 	if (slash && !eq)
 		pos = w;
-	while (cmdline_next(&pos, &t))
+	while (cmdline_next(&pos, &t)) {
+		if (t.key_len == 2 && !t.has_val && !strncmp(t.key, "--", 2)) {
+			add_init_args(o, &pos);
+			break;
+		}
 		parse_one(o, &t);
+	}
 }
 
 void bootopt_parse(const char *cmdline)

@@ -31,10 +31,39 @@
 #include <arch/apic.h>
 #include <arch/acpi.h>
 #include <arch/irqflags.h>
+#include <arch/usermode.h>
+#include <arch/fpu.h>
+#include <weft/process.h>
+#include <weft/bootopt.h>
 
 void call_on_stack(void *arg, void (*fn)(void *), uint64_t top);
 
 struct kstack boot_kstack; /* becomes the stack of thread 0, "main" */
+
+/* init=PATH [-- ARGS]: run the first program, report how it ended in one
+ * line (tools/weft-run reads it), and leave QEMU. */
+static void run_init(void)
+{
+	struct boot_options *o = &boot_options;
+	const char *argv[BOOT_MAX_INIT_ARGS + 2];
+	unsigned argc = 0;
+	argv[argc++] = o->init;
+	for (unsigned i = 0; i < o->init_argc; i++)
+		argv[argc++] = o->init_args + o->init_argv_off[i];
+	argv[argc] = NULL;
+	static const char *const envp[] = { "HOME=/", "PATH=/bin", "TERM=vt100", NULL };
+	int err = 0;
+	struct process *p = process_spawn(o->init, argv, envp, NULL, &err);
+	int status = p ? process_wait(p) : 127 << 8;
+	if (!p || err)
+		pr_err("weft: cannot run %s (error %d)\n", o->init, err);
+	if (WSTATUS_EXITED(status))
+		kprintf("weft: init exited with status %d\n", WSTATUS_CODE(status));
+	else
+		kprintf("weft: init killed by signal %d (%s)\n", WSTATUS_SIGNAL(status),
+			signal_name(WSTATUS_SIGNAL(status)));
+	qemu_exit(QEMU_EXIT_PASS);
+}
 
 static void kmain_on_kstack(void *arg)
 {
@@ -45,6 +74,7 @@ static void kmain_on_kstack(void *arg)
 	lapic_init();
 	ioapic_init();
 	time_init();
+	time_rtc_init();
 	timer_init();
 	sched_init();      /* this context becomes thread 0 "main"; idle0 is created */
 	serial_init_irq();
@@ -57,6 +87,8 @@ static void kmain_on_kstack(void *arg)
 		bench_run();
 		qemu_exit(QEMU_EXIT_PASS);
 	}
+	if (boot_options.init[0])
+		run_init();        /* returns only if QEMU did not exit */
 	if (boot_options.test[0]) {
 		unsigned failed = 0;
 		for (unsigned i = 0; i < boot_options.test_repeat; i++)
@@ -73,6 +105,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
 	kprintf("\nweft: booting\n");
 	cpu_detect();
 	gdt_load(this_cpu());
+	usermode_init_cpu();
 	idt_init();
 	bootinfo_parse(magic, info_phys);
 	bootopt_parse(boot_info.cmdline);
@@ -80,6 +113,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
 	paging_init();
 	pmm_init();
 	percpu_alloc_ist(this_cpu());
+	fpu_init_cpu();
 	if (kstack_alloc(&boot_kstack, KSTACK_PAGES) < 0)
 		panic("kmain: no memory for the boot thread's kernel stack");
 	percpu_set_kernel_stack(boot_kstack.top);

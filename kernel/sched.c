@@ -29,6 +29,8 @@
 #include <arch/switch.h>
 #include <arch/trap.h>
 #include <arch/irqflags.h>
+#include <arch/usermode.h>
+#include <weft/vm.h>
 
 /* One cache-line-aligned block per CPU: no false sharing between CPUs,
  * and the address is a shift away from the CPU number. */
@@ -261,6 +263,12 @@ static inline void finish_switch(struct thread *prev)
 {
 	__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
 	spin_release_raw(&this_rq()->lock);
+	struct mm *drop = percpu_read(mm_drop);
+	if (__builtin_expect(drop != NULL, 0)) {
+		/* An address space the switch unloaded (user_switch_state). */
+		percpu_write(mm_drop, (struct mm *)0);
+		mm_put(drop);
+	}
 	if (__builtin_expect(prev->state == THREAD_ZOMBIE, 0))
 		thread_reap_if_detached(prev);
 }
@@ -313,6 +321,9 @@ static __attribute__((noinline)) struct thread *pick_next(struct thread *prev, b
 		next->cpu = (int)c->cpu_id;
 		c->current = next;
 		c->kernel_stack_top = c->tss.rsp[0] = next->stack.top; /* TSS.RSP0 follows */
+		/* User threads: FPU state, FS base, address space, I/O bitmap. */
+		if (__builtin_expect((uintptr_t)prev->fpu | (uintptr_t)next->mm, 0))
+			user_switch_state(c, prev, next);
 	}
 	return next;
 }
@@ -409,6 +420,15 @@ void preempt_schedule(void)
 void thread_yield(void)
 {
 	__schedule(true);
+}
+
+void sched_set_weight(struct thread *t, int prio, uint32_t weight)
+{
+	struct runqueue *rq = &runqueues[t->cpu];
+	unsigned long f = spin_lock_irqsave(&rq->lock);
+	t->prio = prio;
+	t->weight = weight;
+	spin_unlock_irqrestore(&rq->lock, f);
 }
 
 void sched_get_stats(unsigned cpu, struct sched_stats *out)

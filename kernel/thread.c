@@ -33,6 +33,7 @@
 #include <weft/timer.h>
 #include <weft/errno.h>
 #include <arch/switch.h>
+#include <arch/trap.h>
 #include <arch/irqflags.h>
 #include <arch/cpu.h>
 #include <stddef.h>
@@ -91,7 +92,10 @@ static void thread_free(struct thread *t)
 /* Lay out the first switch frame (see the diagram at the top). */
 static void build_first_frame(struct thread *t, thread_fn fn, void *arg)
 {
-	uint64_t *top = (uint64_t *)t->stack.top;
+	/* The top of every kernel stack is kept for the trap frame of an entry
+	 * from ring 3 (<arch/trap.h> user_frame_at): a user thread's C code
+	 * runs below it, so writing that frame never tramples a live frame. */
+	uint64_t *top = (uint64_t *)(t->stack.top - sizeof(struct trap_frame));
 	top[-1] = 0; /* fn is entered as if called: RSP % 16 == 8 at its first instruction */
 	struct switch_frame *sf = (struct switch_frame *)(top - 1) - 1;
 	memset(sf, 0, sizeof *sf);
@@ -200,12 +204,9 @@ void thread_set_priority(struct thread *t, int prio)
 		prio = PRIO_MIN;
 	if (prio > PRIO_MAX)
 		prio = PRIO_MAX;
-	/* Only the thread itself changes its priority here, so it is not on a
-	 * run queue: the heap never holds a stale key. */
-	if (t != current())
-		panic("thread_set_priority: only for the calling thread");
-	t->prio = prio;
-	t->weight = sched_prio_to_weight(prio);
+	/* The weight only sets how fast vruntime grows, not the heap key, so
+	 * it may change while t is queued (under its run-queue lock). */
+	sched_set_weight(t, prio, sched_prio_to_weight(prio));
 }
 
 static void sleep_timer_fn(struct timer *tm)
@@ -228,7 +229,7 @@ static int sleep_until(uint64_t deadline, int state)
 		timer_add(&tm, deadline);
 		if (clock_monotonic_ns() >= deadline)
 			break;
-		if (state == THREAD_INTERRUPTIBLE && t->killed) {
+		if (state == THREAD_INTERRUPTIBLE && thread_interrupted(t)) {
 			err = -EINTR;
 			break;
 		}
@@ -236,7 +237,7 @@ static int sleep_until(uint64_t deadline, int state)
 		timer_cancel(&tm);
 		if (clock_monotonic_ns() >= deadline)
 			break;
-		if (state == THREAD_INTERRUPTIBLE && t->killed) {
+		if (state == THREAD_INTERRUPTIBLE && thread_interrupted(t)) {
 			err = -EINTR;
 			break;
 		}
@@ -248,6 +249,11 @@ static int sleep_until(uint64_t deadline, int state)
 }
 
 void thread_sleep(uint64_t ns) { sleep_until(clock_monotonic_ns() + ns, THREAD_UNINTERRUPTIBLE); }
+
+int thread_sleep_until_interruptible(uint64_t deadline)
+{
+	return sleep_until(deadline, THREAD_INTERRUPTIBLE);
+}
 
 int thread_sleep_interruptible(uint64_t ns)
 {

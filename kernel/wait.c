@@ -96,7 +96,7 @@ int wait_event(struct wait_queue *wq, bool (*cond)(void *), void *arg, int state
 		prepare_to_wait(wq, &w, state);
 		if (cond(arg))
 			break;
-		if (state == THREAD_INTERRUPTIBLE && t->killed) {
+		if (state == THREAD_INTERRUPTIBLE && thread_interrupted(t)) {
 			err = -EINTR;
 			break;
 		}

@@ -1,4 +1,4 @@
 #!/bin/sh
 # Every in-kernel test suite, one CPU (TCG unless the host has real KVM).
 cd "$(dirname "$0")/.." && exec tools/weft-test --name smp1 --smp 1 --mem 512M --timeout 600 \
-	--append "test=all panic=exit"
+	--extra "-initrd build/initramfs.cpio" --append "test=all panic=exit"

@@ -3,4 +3,4 @@
 # bring-up (issue 5) the second CPU stays parked by the firmware; this proves
 # the boot CPU's code makes no single-CPU assumption about the machine.
 cd "$(dirname "$0")/.." && exec tools/weft-test --name smp2 --smp 2 --mem 512M --timeout 600 \
-	--append "test=all panic=exit"
+	--extra "-initrd build/initramfs.cpio" --append "test=all panic=exit"

@@ -135,6 +135,48 @@ paranoid_entry:
 	addq $16, %rsp
 	iretq
 
+/*
+ * SYSCALL entry. The CPU has put the user RIP in RCX and RFLAGS in R11,
+ * cleared the RFLAGS bits in MSR_FMASK (IF among them: interrupts are
+ * off), loaded the kernel CS/SS, and changed nothing else: RSP is still
+ * the user's and GS still the user's. We build the same struct trap_frame
+ * an interrupt from ring 3 would (so signals, ptrace-like inspection and
+ * the IRETQ exit need only one layout), with vector = VEC_SYSCALL and the
+ * system-call number in error_code (Linux's orig_rax: kept for restarts).
+ */
+	.globl syscall_entry
+syscall_entry:
+	swapgs                              /* kernel GS base: per-CPU data */
+	movq %rsp, %gs:PERCPU_USER_RSP      /* no free register: park user RSP */
+	movq %gs:PERCPU_KERNEL_STACK, %rsp  /* this thread's kernel stack top */
+	pushq $(GDT_USER_DS | 3)            /* trap_frame.ss */
+	pushq %gs:PERCPU_USER_RSP           /* .rsp */
+	pushq %r11                          /* .rflags */
+	pushq $(GDT_USER_CS | 3)            /* .cs */
+	pushq %rcx                          /* .rip */
+	pushq %rax                          /* .error_code = system-call number */
+	pushq $VEC_SYSCALL                  /* .vector */
+	PUSH_REGS                           /* RCX/R11 land in .rcx/.r11 as well */
+	xorl %ebp, %ebp                     /* backtraces end here */
+	movq %rsp, %rdi
+	call syscall_dispatch               /* enables interrupts inside; returns with them off */
+	testl %eax, %eax                    /* 0: SYSRET is safe for this frame */
+	jnz interrupt_return                /* else the general IRETQ path */
+	POP_REGS                            /* RCX = .rip and R11 = .rflags (checked in C) */
+	addq $16, %rsp                      /* vector, error code */
+	movq 24(%rsp), %rsp                 /* the user's RSP (.rsp): kernel stack left */
+	swapgs                              /* user GS base; no GS use after this */
+	sysretq                             /* RIP = RCX, RFLAGS = R11, ring 3 */
+
+/* void user_enter(struct trap_frame *f): first entry to ring 3 of a new
+ * user thread. f is at the top of its kernel stack (where an entry from
+ * ring 3 will put the next frame); leave through the common IRETQ exit. */
+	.globl user_enter
+user_enter:
+	cli
+	movq %rdi, %rsp
+	jmp interrupt_return
+
 	.section .rodata
 	.align 8
 	.globl vector_stub_table

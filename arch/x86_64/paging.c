@@ -89,7 +89,16 @@ static uint64_t alloc_table(void)
 
 /* Walk to the table at `level` (3 = PDPT, 2 = PD, 1 = PT) for va, creating
  * tables on the way. Returns the entry pointer or NULL on allocation failure. */
+static uint64_t *walk_create_flags(uint64_t root, uint64_t va, int level, uint64_t table_flags);
+
 static uint64_t *walk_create(uint64_t root, uint64_t va, int level)
+{
+	return walk_create_flags(root, va, level, 0);
+}
+
+/* table_flags: extra bits for new intermediate entries (PTE_USER for the
+ * user half: the CPU checks U/S at every level). */
+static uint64_t *walk_create_flags(uint64_t root, uint64_t va, int level, uint64_t table_flags)
 {
 	uint64_t *table = pt_va(root);
 	for (int l = 4; l > level; l--) {
@@ -99,7 +108,7 @@ static uint64_t *walk_create(uint64_t root, uint64_t va, int level)
 			uint64_t t = alloc_table();
 			if (!t)
 				return NULL;
-			e = t | PTE_PRESENT | PTE_WRITE; /* permissions live in the leaves */
+			e = t | PTE_PRESENT | PTE_WRITE | table_flags; /* permissions live in the leaves */
 			table[idx] = e;
 		}
 		if (e & PTE_HUGE)
@@ -237,4 +246,90 @@ void *ioremap(uint64_t phys, uint64_t size)
 			      PTE_WRITE | PTE_PCD | PTE_PWT | PTE_NX) < 0)
 			panic("ioremap: no memory to map %#lx", (unsigned long)phys);
 	return (void *)(va + off);
+}
+
+/* --- user address spaces (mm/vm.c) -----------------------------------------
+ *
+ * An address space's root shares the kernel half: its PML4 entries
+ * 256..511 are copies of the kernel's, which never change after boot, so
+ * every kernel mapping made later is visible in every address space. The
+ * lower half belongs to the address space alone; the caller (mm/vm.c)
+ * serialises changes with the address space's lock.
+ */
+
+uint64_t pt_create_root(void)
+{
+	uint64_t root = alloc_table();
+	if (!root)
+		return 0;
+	uint64_t *dst = pt_va(root), *src = pt_va(kernel_pml4);
+	for (unsigned i = 256; i < 512; i++)
+		dst[i] = src[i];
+	return root;
+}
+
+/* Free the user half's table pages (the pages they map are the caller's). */
+static void free_tables(uint64_t table_pa, int level)
+{
+	uint64_t *t = pt_va(table_pa);
+	if (level > 1)
+		for (unsigned i = 0; i < 512; i++)
+			if (t[i] & PTE_PRESENT)
+				free_tables(t[i] & PTE_ADDR, level - 1);
+	pmm_free(table_pa, 0);
+}
+
+void pt_destroy_root(uint64_t root)
+{
+	uint64_t *t = pt_va(root);
+	for (unsigned i = 0; i < 256; i++)
+		if (t[i] & PTE_PRESENT)
+			free_tables(t[i] & PTE_ADDR, 3);
+	pmm_free(root, 0);
+}
+
+uint64_t *pt_walk_user(uint64_t root, uint64_t va, bool create)
+{
+	if (va >= USER_TOP)
+		return NULL;
+	if (create)
+		return walk_create_flags(root, va, 1, PTE_USER);
+	uint64_t *table = pt_va(root);
+	for (int l = 4; l > 1; l--) {
+		uint64_t e = table[(va >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & PTE_PRESENT))
+			return NULL;
+		table = pt_va(e & PTE_ADDR);
+	}
+	return &table[(va >> 12) & 511];
+}
+
+uint64_t pte_nx(void) { return nx; }
+
+/* Call fn on every present 4 KiB leaf in [start, end) of a user root,
+ * skipping absent tables whole (a sparse 2^46-byte range costs only the
+ * tables that exist). */
+static void range_walk(uint64_t table_pa, int level, uint64_t base, uint64_t start,
+		       uint64_t end, pt_leaf_fn fn, void *arg)
+{
+	uint64_t *t = pt_va(table_pa);
+	uint64_t span = 1ULL << (12 + 9 * (level - 1));
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t lo = base + i * span, hi = lo + span;
+		if (hi <= start || lo >= end || !(t[i] & (level == 1 ? PTE_PRESENT | PTE_PROTNONE
+									: PTE_PRESENT)))
+			continue;
+		if (level == 1)
+			fn(&t[i], lo, arg);
+		else
+			range_walk(t[i] & PTE_ADDR, level - 1, lo, start, end, fn, arg);
+	}
+}
+
+void pt_walk_range(uint64_t root, uint64_t start, uint64_t end, pt_leaf_fn fn, void *arg)
+{
+	if (end > USER_TOP)
+		end = USER_TOP;
+	if (start < end)
+		range_walk(root, 4, 0, start, end, fn, arg);
 }

@@ -73,11 +73,15 @@ void gdt_load(struct percpu *c)
 	g[GDT_USER32_CS / 8] = (seg_desc(true, 3) & ~(1ULL << 53)) | (1ULL << 54); /* 32-bit code: SYSRET base only */
 	g[GDT_USER_DS / 8] = seg_desc(false, 3);
 	g[GDT_USER_CS / 8] = seg_desc(true, 3);
-	/* TSS: a 16-byte "available 64-bit TSS" system descriptor. The I/O
-	 * bitmap offset points past the limit: no port is allowed to ring 3. */
+	/* TSS: a 16-byte "available 64-bit TSS" system descriptor. Its limit
+	 * covers the I/O bitmap that follows it (percpu.h), all ones (every
+	 * port denied to ring 3) until a process with ioperm() runs here. */
 	uint64_t base = (uint64_t)&c->tss;
-	uint64_t limit = sizeof(struct tss) - 1;
-	c->tss.iomap_base = sizeof(struct tss);
+	uint64_t limit = offsetof(struct percpu, io_bitmap) + IO_BITMAP_BYTES -
+			 offsetof(struct percpu, tss);
+	c->tss.iomap_base = offsetof(struct percpu, io_bitmap) - offsetof(struct percpu, tss);
+	memset(c->io_bitmap, 0xff, sizeof c->io_bitmap);   /* every port denied */
+	c->io_loaded = NULL;
 	g[GDT_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x9ULL << 40) |
 			 (1ULL << 47) | (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
 	g[GDT_TSS / 8 + 1] = base >> 32;

@@ -26,6 +26,7 @@
 #include <weft/backtrace.h>
 #include <weft/kstack.h>
 #include <weft/preempt.h>
+#include <arch/usermode.h>
 #include <weft/sched.h>
 #include <stddef.h>
 
@@ -183,8 +184,14 @@ static void nmi_handle(struct trap_frame *f)
 	c->in_nmi--;
 }
 
+static bool in_extable(uint64_t rip);
+
 static void exception_handle(struct trap_frame *f)
 {
+	/* uaccess.S touching a user page that is not there yet: lazy memory
+	 * is faulted in and the copy resumes; a bad address gets -EFAULT. */
+	if (f->vector == VEC_PF && in_extable(f->rip) && user_fault_from_kernel(f))
+		return;
 	if (extable_fixup(f))
 		return;
 	if (trap_try_catch(f))
@@ -200,7 +207,12 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	}
 	if (v < 32) {
-		exception_handle(f);
+		if (trap_from_user(f)) {
+			user_exception(f);     /* a signal, or lazy memory faulted in */
+			exit_to_user_mode(f);
+		} else {
+			exception_handle(f);
+		}
 		return;
 	}
 	struct percpu *c = this_cpu();
@@ -222,6 +234,10 @@ void trap_dispatch(struct trap_frame *f)
 	 * with interrupts enabled and no preemption-disabling lock held. The
 	 * thread is switched out right here, with its trap frame on its stack,
 	 * and resumes through entry.S's IRETQ when it is next picked. */
+	if (trap_from_user(f)) {
+		exit_to_user_mode(f);          /* preemption, signals: on the way out */
+		return;
+	}
 	struct thread *cur = c->current;
 	if (cur && cur->need_resched && c->irq_depth == 0 && c->preempt_count == 0 &&
 	    (f->rflags & RFLAGS_IF))
@@ -229,6 +245,14 @@ void trap_dispatch(struct trap_frame *f)
 }
 
 extern const struct extable_entry __extable_start[], __extable_end[];
+
+static bool in_extable(uint64_t rip)
+{
+	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++)
+		if (e->insn == rip)
+			return true;
+	return false;
+}
 
 bool extable_fixup(struct trap_frame *f)
 {

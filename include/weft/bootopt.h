@@ -8,13 +8,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define BOOT_MAX_INIT_ARGS 32
+
 struct boot_options {
 	int loglevel;             /* loglevel=0..7 (default 6) */
 	bool panic_exit;          /* panic=exit: leave QEMU (status 37) on panic; panic=halt */
 	char test[128];           /* test=all | test=SUITE[,SUITE...]: run in-kernel tests, exit */
 	unsigned test_repeat;     /* test_repeat=N: run the selection N times (default 1) */
-	char init[128];           /* init=PATH (issue 4); kept for later */
+	char init[128];           /* init=PATH: the first program (from the initramfs) */
+	/* "-- ARGS...": init's arguments, NUL-separated in init_args. */
+	char init_args[512];
+	uint16_t init_argv_off[BOOT_MAX_INIT_ARGS];
+	unsigned init_argc;
 	bool bench;               /* bench=all: run kernel/bench.c and exit */
+	bool strace;              /* strace: log every system call (debugging) */
 	unsigned smp;             /* smp=N: CPUs to use (issue 5); default all */
 	unsigned bad_options;     /* how many options were rejected (tests) */
 };

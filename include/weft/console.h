@@ -12,6 +12,8 @@ void console_write(const char *s, size_t n);
  * buffer. console_getc() waits (halting the CPU) until a byte is there;
  * console_trygetc() returns -1 at once if none is. */
 int console_getc(void);
+/* The same, but -EINTR when the sleep is interrupted (a signal, a kill). */
+int console_getc_interruptible(void);
 int console_trygetc(void);
 
 void serial_init_early(void);   /* polled output only, before interrupts */

@@ -19,6 +19,8 @@
 #define PTE_DIRTY    (1ULL << 6)
 #define PTE_HUGE     (1ULL << 7)
 #define PTE_GLOBAL   (1ULL << 8)
+#define PTE_PROTNONE (1ULL << 9)   /* software bit (not present): a user page kept
+					  * under PROT_NONE, see mm/vm.c */
 #define PTE_NX       (1ULL << 63)
 #define PTE_ADDR     0x000ffffffffff000ULL
 
@@ -44,4 +46,20 @@ bool paging_is_mapped(uint64_t va);
 uint64_t paging_lookup(uint64_t va, int *level);
 /* Physical address of the kernel's PML4. */
 uint64_t paging_kernel_root(void);
+
+/* User address spaces (the lower half, below USER_TOP). */
+#define USER_TOP 0x00007ffffffff000ULL   /* first address user mode never gets */
+/* A new root sharing the kernel half; 0 if out of memory. */
+uint64_t pt_create_root(void);
+/* Free a root and its user-half table pages (not the pages they map). */
+void pt_destroy_root(uint64_t root);
+/* The 4 KiB PTE for a user va (NULL if va >= USER_TOP, or if a table is
+ * missing and !create, or out of memory). */
+uint64_t *pt_walk_user(uint64_t root, uint64_t va, bool create);
+/* fn(pte, va, arg) for every leaf in [start, end) of a user root that
+ * holds a page (present, or PTE_PROTNONE). */
+typedef void (*pt_leaf_fn)(uint64_t *pte, uint64_t va, void *arg);
+void pt_walk_range(uint64_t root, uint64_t start, uint64_t end, pt_leaf_fn fn, void *arg);
+/* PTE_NX if the CPU has it, else 0. */
+uint64_t pte_nx(void);
 #endif

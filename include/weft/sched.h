@@ -27,6 +27,8 @@ void sched_add_new(struct thread *t);
 void preempt_schedule_irq(void);
 /* The weight of a priority -20..19 (1024 at 0, about x1.25 per step). */
 uint32_t sched_prio_to_weight(int prio);
+/* Change t's priority and weight (any thread; takes its run-queue lock). */
+void sched_set_weight(struct thread *t, int prio, uint32_t weight);
 /* Per-CPU counters for `cpus` and tests. */
 struct sched_stats {
 	uint64_t switches, preemptions, idle_ns;

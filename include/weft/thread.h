@@ -14,6 +14,10 @@
 #include <weft/wait.h>
 #include <arch/percpu.h>
 
+struct process;
+struct mm;
+struct user_signals;
+
 enum thread_state {
 	THREAD_RUNNING,          /* on a CPU now */
 	THREAD_RUNNABLE,         /* on a run queue, waiting for a CPU */
@@ -60,7 +64,21 @@ struct thread {
 	/* Sleeping: */
 	const char *wait_name;       /* what it sleeps on (for `ps`), or NULL */
 	volatile bool killed;        /* thread_kill() was called */
+	volatile bool sigpending;    /* a signal it does not block waits (kernel/signal.c) */
 	volatile bool timed_out;
+
+	/* User threads (kernel/process.c); all zero/NULL for kernel threads.
+	 * Written by the thread itself, or before it first runs: */
+	struct process *proc;        /* the process it belongs to */
+	struct mm *mm;               /* proc->mm, for the switch path */
+	uint64_t fs_base;            /* TLS pointer (arch_prctl ARCH_SET_FS) */
+	void *fpu;                   /* its FPU/SSE/AVX save area (arch/x86_64/fpu.c) */
+	uint64_t clear_child_tid;    /* user address zeroed + futex-woken at exit */
+	uint64_t robust_list, robust_len;
+	struct list_head proc_link;  /* in proc->threads, under proc->lock */
+	struct user_signals *sig;    /* per-thread signal state (kernel/signal.c) */
+	bool pi_boosted;             /* priority lent by a PI-futex waiter (kernel/futex.c) */
+	int pi_saved_prio;
 
 	/* Exit and join, guarded by thread_list_lock: */
 	void *exit_value;
@@ -84,12 +102,16 @@ void *thread_join(struct thread *t);
 /* Mark t killed and wake it if it sleeps interruptibly. */
 void thread_kill(struct thread *t);
 bool thread_killed(const struct thread *t);
+/* An interruptible sleep of t must end: killed, or a signal to handle. */
+static inline bool thread_interrupted(const struct thread *t) { return t->killed || t->sigpending; }
 void thread_set_priority(struct thread *t, int prio);
 void thread_yield(void);
 /* Sleep at least ns nanoseconds (uninterruptible). */
 void thread_sleep(uint64_t ns);
 /* Interruptible: 0, or -EINTR if killed first. */
 int thread_sleep_interruptible(uint64_t ns);
+/* Until clock_monotonic_ns() >= deadline: 0, or -EINTR. */
+int thread_sleep_until_interruptible(uint64_t deadline);
 
 static inline struct thread *current(void) { return percpu_read(current); }
 

@@ -36,6 +36,11 @@ static inline uint64_t clock_monotonic_ns(void)
 	return tsc_to_ns((((uint64_t)hi << 32) | lo) - tsc_clock.base);
 }
 
+/* Wall-clock time at monotonic 0, from the CMOS RTC (arch/x86_64/rtc.c):
+ * CLOCK_REALTIME = clock_monotonic_ns() + time_rtc_epoch_ns. */
+extern uint64_t time_rtc_epoch_ns;
+void time_rtc_init(void);
+
 /* Calibrate the TSC and the LAPIC timer against the PIT (boot CPU, IRQs off). */
 void time_init(void);
 /* Busy-wait (for drivers and tests; does not yield). */

@@ -32,6 +32,7 @@
 #define IST_MACHINE_CHECK 3
 #define IST_COUNT        3
 #define IST_STACK_PAGES  4
+#define IO_BITMAP_BYTES  8192     /* 65536 ports, one bit each */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -40,6 +41,7 @@
 struct thread;
 struct trap_catch;
 struct runqueue;
+struct mm;
 
 /* The 64-bit TSS (Intel SDM vol. 3, 8.7): no task switching, only stack
  * pointers. RSP0 is the stack the CPU switches to on an interrupt from
@@ -72,11 +74,19 @@ struct percpu {
 	/* The LAPIC deadline timer (kernel/timer.c, kernel/sched.c); touched only
 	 * by this CPU with interrupts off: */
 	struct runqueue *rq;            /* this CPU's run queue (kernel/sched.c) */
+	struct mm *active_mm;           /* address space loaded in CR3 (a reference); NULL = kernel's */
+	struct mm *mm_drop;             /* replaced by a switch: dropped after it (sched.c) */
 	uint64_t slice_end;             /* running thread's slice deadline, or SLICE_NONE */
 	uint64_t timer_armed;           /* when the LAPIC fires next; UINT64_MAX = never */
 	uint64_t ist_bottom[IST_COUNT]; /* lowest address of each IST stack */
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss __attribute__((aligned(16)));
+	/* The I/O permission bitmap, right after the TSS and inside its
+	 * limit: bit set = port denied. Loaded from the running process's
+	 * ioperm() bitmap (arch/x86_64/ioperm.c); all ones otherwise. The
+	 * extra byte of ones is the terminator the CPU requires. */
+	uint8_t io_bitmap[IO_BITMAP_BYTES + 1];
+	const void *io_loaded;          /* whose bitmap is in io_bitmap (NULL: all denied) */
 };
 
 #define SLICE_NONE UINT64_MAX   /* percpu.slice_end when the thread runs alone */

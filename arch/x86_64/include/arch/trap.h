@@ -53,6 +53,8 @@
 #define VEC_TEST_HIGH  0xa0   /* tests: nested-interrupt, high class */
 #define VEC_TIMER      0xef   /* LAPIC timer */
 #define VEC_SPURIOUS   0xff
+#define VEC_SYSCALL    0x100  /* trap_frame.vector of a SYSCALL entry (not an IDT vector) */
+#define VEC_SIGRETURN  0x101  /* ...after rt_sigreturn rewrote it: no restart, IRETQ exit */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -70,6 +72,13 @@ struct trap_frame {
 };
 
 static inline bool trap_from_user(const struct trap_frame *f) { return f->cs & 3; }
+
+/* A user thread's frame from ring 3 always sits at the top of its kernel
+ * stack (TSS.RSP0 / percpu.kernel_stack_top point there). */
+static inline struct trap_frame *user_frame_at(uint64_t kstack_top)
+{
+	return (struct trap_frame *)kstack_top - 1;
+}
 
 typedef void (*irq_handler_t)(struct trap_frame *f, void *arg);
 

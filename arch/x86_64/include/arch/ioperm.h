@@ -1,0 +1,15 @@
+/* ioperm.h - per-process I/O port permissions through the TSS I/O bitmap
+ * (arch/x86_64/ioperm.c). */
+#ifndef ARCH_IOPERM_H
+#define ARCH_IOPERM_H
+#include <stdint.h>
+
+struct percpu;
+struct process;
+
+/* ioperm(from, num, turn_on): Linux semantics, -errno. */
+long sys_ioperm(uint64_t from, uint64_t num, uint64_t turn_on);
+/* Switch path: make c's bitmap p's (or all-denied for p == NULL or a
+ * process without one). Cheap when nothing changes. IRQs off. */
+void ioperm_switch(struct percpu *c, struct process *p);
+#endif

@@ -1,0 +1,34 @@
+/* usermode.h - ring 3: SYSCALL setup, entering and leaving user mode, and
+ * the per-thread user state the context switch carries
+ * (arch/x86_64/usermode.c, entry.S).
+ */
+#ifndef ARCH_USERMODE_H
+#define ARCH_USERMODE_H
+#include <stdint.h>
+#include <stdbool.h>
+
+struct thread;
+struct trap_frame;
+struct percpu;
+
+/* Per CPU at boot: SYSCALL MSRs, and SMEP/SMAP/UMIP when present. */
+void usermode_init_cpu(void);
+/* First entry to ring 3 through the IRETQ exit (entry.S); f must be at the
+ * top of the current thread's kernel stack. Interrupts may be on. */
+__attribute__((noreturn)) void user_enter(struct trap_frame *f);
+/* Load t's FS base and FPU state on this CPU (t is current; IRQs off). */
+void user_load_thread_state(struct thread *t);
+/* The switch path (kernel/sched.c), IRQs off, run-queue lock held: save
+ * prev's user state, load next's, switch address space when it differs. */
+void user_switch_state(struct percpu *c, struct thread *prev, struct thread *next);
+/* Leaving the kernel for ring 3 (after a system call, interrupt or
+ * exception from user mode): handle need-resched, exit requests and
+ * signals until none is left. Returns with interrupts off; the result is
+ * true when the frame must leave by IRETQ rather than SYSRET. */
+bool exit_to_user_mode(struct trap_frame *f);
+/* An exception from ring 3 (trap.c): resolve it or signal the thread. */
+void user_exception(struct trap_frame *f);
+/* A #PF in the kernel on a user address from uaccess code: true if
+ * vm_fault() resolved it and the instruction may be retried. */
+bool user_fault_from_kernel(struct trap_frame *f);
+#endif

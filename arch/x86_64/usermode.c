@@ -1,0 +1,194 @@
+/*
+ * usermode.c - the x86-64 side of user mode: SYSCALL/SYSRET setup, the
+ * exit-to-user work loop, the switch of per-thread user state, and user
+ * exceptions.
+ *
+ * Which stack: a system call or an interrupt from ring 3 arrives on the
+ * thread's own kernel stack (TSS.RSP0 and percpu.kernel_stack_top are set
+ * on every switch), its trap frame at the very top. The code here runs on
+ * that stack, in the thread's context, and may sleep.
+ */
+#include <arch/usermode.h>
+#include <arch/percpu.h>
+#include <arch/trap.h>
+#include <arch/cpu.h>
+#include <arch/fpu.h>
+#include <arch/ioperm.h>
+#include <arch/irqflags.h>
+#include <weft/process.h>
+#include <weft/sched.h>
+#include <weft/signal.h>
+#include <weft/syscall.h>
+#include <weft/uaccess.h>
+#include <weft/vm.h>
+#include <weft/printk.h>
+#include <weft/errno.h>
+
+#define MSR_STAR   0xC0000081
+#define MSR_LSTAR  0xC0000082
+#define MSR_FMASK  0xC0000084
+#define EFER_SCE   (1UL << 0)
+#define CR4_UMIP   (1UL << 11)
+#define CR4_SMEP   (1UL << 20)
+#define CR4_SMAP   (1UL << 21)
+#define RFLAGS_TF  (1UL << 8)
+#define RFLAGS_DF  (1UL << 10)
+#define RFLAGS_NT  (1UL << 14)
+#define RFLAGS_RF  (1UL << 16)
+#define RFLAGS_AC  (1UL << 18)
+
+void syscall_entry(void);
+
+void usermode_init_cpu(void)
+{
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	/* SYSCALL loads CS = STAR[47:32], SS = +8; SYSRET (64-bit) loads
+	 * CS = STAR[63:48] + 16 and SS = STAR[63:48] + 8, both with RPL 3:
+	 * hence the GDT order USER32_CS, USER_DS, USER_CS. */
+	wrmsr(MSR_STAR, ((uint64_t)GDT_USER32_CS << 48) | ((uint64_t)GDT_KERNEL_CS << 32));
+	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+	/* Cleared on entry: interrupts off until the stack is switched, no
+	 * single-step, DF clear for C, AC clear for SMAP. */
+	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC);
+
+	uint64_t cr4 = read_cr4();
+	if (cpu_features.smep)
+		cr4 |= CR4_SMEP;      /* never execute user pages in ring 0 */
+	if (cpu_features.smap)
+		cr4 |= CR4_SMAP;      /* never touch them outside uaccess.S */
+	if (cpu_features.umip)
+		cr4 |= CR4_UMIP;      /* SGDT/SIDT/SLDT/SMSW/STR fault in ring 3 */
+	write_cr4(cr4);
+	uaccess_smap = cpu_features.smap;
+	pr_info("usermode: SYSCALL at %p; SMEP %s, SMAP %s, UMIP %s\n", (void *)syscall_entry,
+		cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent",
+		cpu_features.umip ? "on" : "absent");
+}
+
+/* The FS base lives in an MSR: weft leaves CR4.FSGSBASE off, because with
+ * it ring 3 could load any GS base, including a kernel-looking one, and
+ * the paranoid NMI entry decides SWAPGS by the GS base's sign. */
+static void load_fs_base(uint64_t base) { wrmsr(MSR_FS_BASE, base); }
+
+void user_load_thread_state(struct thread *t)
+{
+	load_fs_base(t->fs_base);
+	if (t->fpu)
+		fpu_restore(t->fpu);
+}
+
+void user_switch_state(struct percpu *c, struct thread *prev, struct thread *next)
+{
+	if (prev->fpu)
+		fpu_save(prev->fpu);
+	if (!next->mm)
+		return;           /* a kernel thread: borrows whatever is loaded */
+	if (next->mm != c->active_mm) {
+		struct mm *old = c->active_mm;
+		mm_get(next->mm);
+		write_cr3(next->mm->root);
+		c->active_mm = next->mm;
+		c->mm_drop = old; /* dropped after the switch, outside the run-queue lock */
+	}
+	load_fs_base(next->fs_base);
+	if (next->fpu)
+		fpu_restore(next->fpu);
+	ioperm_switch(c, next->proc);
+}
+
+/* SYSRET can return only to a canonical address with RCX = RIP and R11 =
+ * RFLAGS; anything else (a signal frame, sigreturn, a RIP the handler
+ * changed) leaves by IRETQ. TF and RF also need IRETQ's exact semantics. */
+static bool sysret_safe(const struct trap_frame *f)
+{
+	return f->vector == VEC_SYSCALL && f->rcx == f->rip && f->r11 == f->rflags &&
+	       f->rip < USER_TOP && f->cs == (GDT_USER_CS | 3) && f->ss == (GDT_USER_DS | 3) &&
+	       !(f->rflags & (RFLAGS_TF | RFLAGS_RF));
+}
+
+bool exit_to_user_mode(struct trap_frame *f)
+{
+	for (;;) {
+		local_irq_disable();
+		struct thread *t = current();
+		if (t->need_resched) {
+			local_irq_enable();
+			thread_yield();      /* preempted on the way out to ring 3 */
+			continue;
+		}
+		if (t->proc->exiting) {
+			local_irq_enable();
+			process_thread_exit(0);
+		}
+		if (signal_pending_for(t)) {
+			local_irq_enable();
+			signal_deliver(f);   /* may rewrite the frame, or end the process */
+			continue;
+		}
+		break;
+	}
+	/* A system call interrupted by a signal that needed no handler (it
+	 * was ignored, or the sleep ended for another reason): run it again. */
+	long r = (long)f->rax;
+	if (f->vector == VEC_SYSCALL &&
+	    (r == -ERESTARTSYS || r == -ERESTARTNOINTR || r == -ERESTARTNOHAND)) {
+		f->rax = f->error_code;
+		f->rip -= 2;
+	}
+	return !sysret_safe(f);
+}
+
+int syscall_dispatch(struct trap_frame *f)
+{
+	local_irq_enable();          /* system calls are preemptible */
+	f->rax = (uint64_t)syscall_invoke(f);
+	return exit_to_user_mode(f);
+}
+
+bool user_fault_from_kernel(struct trap_frame *f)
+{
+	struct thread *t = current();
+	uint64_t addr = read_cr2();
+	if (!t->mm || addr >= USER_TOP || !(f->rflags & RFLAGS_IF) || preempt_count())
+		return false;
+	local_irq_enable();
+	int r = vm_fault(t->mm, addr, f->error_code & 2, false);
+	local_irq_disable();
+	return r == 0;
+}
+
+void user_exception(struct trap_frame *f)
+{
+	local_irq_enable();
+	struct thread *t = current();
+	if (f->vector == VEC_PF) {
+		uint64_t addr = read_cr2();
+		int r = vm_fault(t->mm, addr, f->error_code & 2, f->error_code & 16);
+		if (r == 0)
+			return;
+		signal_fault(f, SIGSEGV, r == -EACCES ? SEGV_ACCERR : SEGV_MAPERR, addr);
+		return;
+	}
+	switch (f->vector) {
+	case VEC_DE:
+		signal_fault(f, SIGFPE, FPE_INTDIV, f->rip);
+		break;
+	case VEC_MF:
+	case VEC_XM:
+		signal_fault(f, SIGFPE, 0, f->rip);
+		break;
+	case VEC_UD:
+		signal_fault(f, SIGILL, ILL_ILLOPN, f->rip);
+		break;
+	case VEC_BP:
+	case VEC_DB:
+		signal_fault(f, SIGTRAP, 0, f->rip);
+		break;
+	case VEC_AC:
+		signal_fault(f, SIGBUS, 0, 0);
+		break;
+	default:   /* #GP (privileged instructions, ports, bad segments), #SS, #NP, ... */
+		signal_fault(f, SIGSEGV, SI_KERNEL, 0);
+		break;
+	}
+}

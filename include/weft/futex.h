@@ -1,0 +1,25 @@
+/* futex.h - fast user-space mutexes: the kernel half (kernel/futex.c).
+ *
+ * A futex is a 32-bit word in user memory. User code does the
+ * uncontended work with atomic instructions; the kernel only queues
+ * threads that must wait on a word and wakes them, checking the word's
+ * value under the queue's lock so that a wake between the user's check
+ * and its sleep is never lost.
+ */
+#ifndef WEFT_FUTEX_H
+#define WEFT_FUTEX_H
+#include <stdint.h>
+
+struct thread;
+
+long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint64_t uaddr2,
+	       uint64_t val3);
+long sys_set_robust_list(uint64_t head, uint64_t len);
+long sys_get_robust_list(uint64_t pid, uint64_t head_ptr, uint64_t len_ptr);
+
+/* Wake up to n waiters on uaddr in the current address space. */
+int futex_wake_address(uint64_t uaddr, int n);
+/* A thread is exiting: mark the robust futexes it still holds
+ * OWNER_DIED and wake a waiter on each. */
+void futex_exit_robust_list(struct thread *t);
+#endif

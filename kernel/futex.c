@@ -1,0 +1,594 @@
+/*
+ * futex.c - futex waiting and waking, requeue, priority-inheritance locks
+ * and robust lists, with Linux's operations and results.
+ *
+ * Waiters hang in one of 64 hash buckets, keyed by (address space, user
+ * address); a bucket's spinlock guards its list and the waiters' `woken`
+ * flags. The futex word is read under that lock, so "value still equal,
+ * go to sleep" and "change value, wake" cannot interleave badly. Under a
+ * spinlock a fault cannot be resolved (vm_fault sleeps): the read then
+ * fails, the lock is dropped, the page is faulted in, and we start over.
+ */
+#include <weft/futex.h>
+#include <weft/process.h>
+#include <weft/syscall.h>
+#include <weft/uaccess.h>
+#include <weft/timer.h>
+#include <weft/time.h>
+#include <weft/sched.h>
+#include <weft/errno.h>
+#include <weft/signal.h>
+
+#define FUTEX_WAIT          0
+#define FUTEX_WAKE          1
+#define FUTEX_REQUEUE       3
+#define FUTEX_CMP_REQUEUE   4
+#define FUTEX_LOCK_PI       6
+#define FUTEX_UNLOCK_PI     7
+#define FUTEX_TRYLOCK_PI    8
+#define FUTEX_WAIT_BITSET   9
+#define FUTEX_WAKE_BITSET   10
+#define FUTEX_PRIVATE_FLAG  128
+#define FUTEX_CLOCK_REALTIME 256
+#define FUTEX_BITSET_ANY    0xffffffffu
+
+#define FUTEX_WAITERS    0x80000000u
+#define FUTEX_OWNER_DIED 0x40000000u
+#define FUTEX_TID_MASK   0x3fffffffu
+
+#define NBUCKETS 64
+
+struct futex_waiter {
+	struct list_head link;
+	struct mm *mm;
+	uint64_t uaddr;
+	uint32_t bitset;
+	struct thread *t;
+	struct bucket *b;       /* the bucket it hangs in (requeue moves it) */
+	bool woken;
+	bool pi;
+};
+
+struct bucket {
+	spinlock_t lock;
+	struct list_head waiters;
+};
+
+/* Lock the bucket w hangs in now: requeue may move it between our read of
+ * w->b and the lock, so check again once locked. */
+static struct bucket *lock_waiter_bucket(struct futex_waiter *w, unsigned long *flags)
+{
+	for (;;) {
+		struct bucket *b = __atomic_load_n(&w->b, __ATOMIC_ACQUIRE);
+		*flags = spin_lock_irqsave(&b->lock);
+		if (__atomic_load_n(&w->b, __ATOMIC_ACQUIRE) == b)
+			return b;
+		spin_unlock_irqrestore(&b->lock, *flags);
+	}
+}
+
+static struct bucket buckets[NBUCKETS];
+static bool buckets_ready;
+
+static struct bucket *bucket_of(struct mm *mm, uint64_t uaddr)
+{
+	if (!__atomic_load_n(&buckets_ready, __ATOMIC_ACQUIRE)) {
+		/* First use happens in a user thread, long after boot's single
+		 * CPU phase: one thread initialises, the others spin briefly. */
+		static int init_state;
+		int expected = 0;
+		if (__atomic_compare_exchange_n(&init_state, &expected, 1, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			for (int i = 0; i < NBUCKETS; i++) {
+				buckets[i].lock = (spinlock_t)SPINLOCK_INIT("futex");
+				list_init(&buckets[i].waiters);
+			}
+			__atomic_store_n(&buckets_ready, true, __ATOMIC_RELEASE);
+		}
+		while (!__atomic_load_n(&buckets_ready, __ATOMIC_ACQUIRE))
+			__asm__ volatile("pause");
+	}
+	uint64_t h = (uaddr >> 2) ^ ((uint64_t)mm >> 6);
+	h ^= h >> 17;
+	return &buckets[(h * 0x9e3779b97f4a7c15ULL) >> 58];
+}
+
+/* Read the futex word under a bucket lock; -EFAULT if not resident now. */
+static int read_word_atomic(uint64_t uaddr, uint32_t *val) { return get_user_u32(val, uaddr); }
+
+/* Fault the word in (no lock held): 0, or -EFAULT for a bad address. */
+static int fault_in_word(uint64_t uaddr, bool write)
+{
+	uint32_t v;
+	if (get_user_u32(&v, uaddr) < 0)
+		return -EFAULT;
+	return write ? user_cmpxchg32(uaddr, &v, v) : 0;
+}
+
+static void wake_waiter(struct futex_waiter *w)
+{
+	list_del(&w->link);
+	w->woken = true;
+	wake_up_thread(w->t, 1u << THREAD_INTERRUPTIBLE);
+}
+
+struct timeout_ctx {
+	struct timer timer;
+	struct thread *t;
+	volatile bool fired;
+};
+
+static void timeout_fn(struct timer *tm)
+{
+	struct timeout_ctx *c = tm->data;
+	c->fired = true;
+	wake_up_thread(c->t, 1u << THREAD_INTERRUPTIBLE);
+}
+
+/* Sleep on w (queued, state set) until woken, the deadline (0 = none)
+ * passes, or a signal. Returns 0 if woken. Bucket lock not held. */
+static int sleep_on(struct futex_waiter *w, uint64_t deadline)
+{
+	struct thread *t = current();
+	struct timeout_ctx tc = { .t = t, .fired = false };
+	timer_init_struct(&tc.timer, timeout_fn, &tc);
+	if (deadline)
+		timer_add(&tc.timer, deadline);
+	if (!thread_interrupted(t) && !(deadline && clock_monotonic_ns() >= deadline))
+		schedule();
+	t->state = THREAD_RUNNING;
+	if (deadline)
+		timer_cancel(&tc.timer);
+	unsigned long f;
+	struct bucket *b = lock_waiter_bucket(w, &f);
+	bool woken = w->woken;
+	if (!woken)
+		list_del(&w->link);
+	spin_unlock_irqrestore(&b->lock, f);
+	if (woken)
+		return 0;
+	if (deadline && (tc.fired || clock_monotonic_ns() >= deadline))
+		return -ETIMEDOUT;
+	return -ERESTARTSYS;
+}
+
+/* Absolute monotonic deadline from a user timespec (0 = none). */
+static int64_t deadline_of(uint64_t uts, bool absolute, bool realtime)
+{
+	if (!uts)
+		return 0;
+	struct {
+		int64_t sec, nsec;
+	} ts;
+	if (copy_from_user(&ts, uts, sizeof ts) < 0)
+		return -EFAULT;
+	if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= (int64_t)NSEC_PER_SEC)
+		return -EINVAL;
+	uint64_t ns = (uint64_t)ts.sec > (1ULL << 62) / NSEC_PER_SEC ? 1ULL << 62
+			: (uint64_t)ts.sec * NSEC_PER_SEC + (uint64_t)ts.nsec;
+	if (!absolute)
+		return (int64_t)(clock_monotonic_ns() + ns);
+	uint64_t off = realtime ? time_rtc_epoch_ns : 0;
+	return ns > off ? (int64_t)(ns - off) : 1;
+}
+
+static long futex_wait(uint64_t uaddr, uint32_t val, int64_t deadline, uint32_t bitset)
+{
+	struct thread *t = current();
+	struct mm *mm = t->mm;
+	if (!bitset)
+		return -EINVAL;
+	struct bucket *b = bucket_of(mm, uaddr);
+	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = bitset, .t = t, .b = b };
+	for (;;) {
+		unsigned long f = spin_lock_irqsave(&b->lock);
+		uint32_t cur;
+		if (read_word_atomic(uaddr, &cur) < 0) {
+			spin_unlock_irqrestore(&b->lock, f);
+			if (fault_in_word(uaddr, false) < 0)
+				return -EFAULT;
+			continue;
+		}
+		if (cur != val) {
+			spin_unlock_irqrestore(&b->lock, f);
+			return -EAGAIN;
+		}
+		list_add_tail(&w.link, &b->waiters);
+		t->state = THREAD_INTERRUPTIBLE;   /* under the lock wakers take */
+		spin_unlock_irqrestore(&b->lock, f);
+		break;
+	}
+	int r = sleep_on(&w, (uint64_t)deadline);
+	/* Timed waits are not restarted with the whole timeout again. */
+	return r == -ERESTARTSYS && deadline ? -EINTR : r;
+}
+
+static int wake_locked(struct bucket *b, struct mm *mm, uint64_t uaddr, int n, uint32_t bitset)
+{
+	int woken = 0;
+	struct list_head *pos, *tmp;
+	list_for_each_safe(pos, tmp, &b->waiters) {
+		struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
+		if (woken >= n)
+			break;
+		if (w->mm == mm && w->uaddr == uaddr && (w->bitset & bitset) && !w->pi) {
+			wake_waiter(w);
+			woken++;
+		}
+	}
+	return woken;
+}
+
+static long futex_wake(struct mm *mm, uint64_t uaddr, int n, uint32_t bitset)
+{
+	if (!bitset)
+		return -EINVAL;
+	struct bucket *b = bucket_of(mm, uaddr);
+	unsigned long f = spin_lock_irqsave(&b->lock);
+	int r = wake_locked(b, mm, uaddr, n, bitset);
+	spin_unlock_irqrestore(&b->lock, f);
+	return r;
+}
+
+int futex_wake_address(uint64_t uaddr, int n)
+{
+	struct mm *mm = current()->mm;
+	return mm ? (int)futex_wake(mm, uaddr, n, FUTEX_BITSET_ANY) : 0;
+}
+
+static void lock_two(struct bucket *a, struct bucket *b)
+{
+	if (a == b) {
+		spin_acquire(&a->lock);
+	} else if (a < b) {
+		spin_acquire(&a->lock);
+		spin_acquire(&b->lock);
+	} else {
+		spin_acquire(&b->lock);
+		spin_acquire(&a->lock);
+	}
+}
+
+static void unlock_two(struct bucket *a, struct bucket *b)
+{
+	spin_release(&a->lock);
+	if (a != b)
+		spin_release(&b->lock);
+}
+
+static long futex_requeue(uint64_t uaddr, uint64_t uaddr2, int nwake, int nmove, bool cmp,
+			  uint32_t val3)
+{
+	struct mm *mm = current()->mm;
+	if (nwake < 0 || nmove < 0)
+		return -EINVAL;
+	if (!access_ok(uaddr2, 4) || (uaddr2 & 3))
+		return -EFAULT;
+	struct bucket *b1 = bucket_of(mm, uaddr), *b2 = bucket_of(mm, uaddr2);
+	for (;;) {
+		unsigned long f = local_irq_save();
+		preempt_disable();
+		lock_two(b1, b2);
+		if (cmp) {
+			uint32_t cur;
+			if (read_word_atomic(uaddr, &cur) < 0) {
+				unlock_two(b1, b2);
+				preempt_enable_no_resched();
+				local_irq_restore(f);
+				if (fault_in_word(uaddr, false) < 0)
+					return -EFAULT;
+				continue;
+			}
+			if (cur != val3) {
+				unlock_two(b1, b2);
+				preempt_enable_no_resched();
+				local_irq_restore(f);
+				return -EAGAIN;
+			}
+		}
+		int done = wake_locked(b1, mm, uaddr, nwake, FUTEX_BITSET_ANY), moved = 0;
+		struct list_head *pos, *tmp;
+		list_for_each_safe(pos, tmp, &b1->waiters) {
+			struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
+			if (moved >= nmove)
+				break;
+			if (w->mm == mm && w->uaddr == uaddr && !w->pi) {
+				list_del(&w->link);
+				w->uaddr = uaddr2;
+				__atomic_store_n(&w->b, b2, __ATOMIC_RELEASE);
+				list_add_tail(&w->link, &b2->waiters);
+				moved++;
+			}
+		}
+		unlock_two(b1, b2);
+		preempt_enable_no_resched();
+		local_irq_restore(f);
+		return done + moved;
+	}
+}
+
+/* --- priority-inheritance locks ------------------------------------------------
+ *
+ * The word holds the owner's TID, FUTEX_WAITERS when someone sleeps on it.
+ * Unlock hands the lock straight to the first waiter (its TID goes into
+ * the word) so no thread can barge in. While it waits, a waiter lends
+ * its priority to the owner (thread_set_priority on the owner when the
+ * waiter's is higher); the owner gets its own back at unlock.
+ */
+
+static struct thread *thread_by_tid(struct process *p, uint32_t tid)
+{
+	struct list_head *pos;
+	list_for_each(pos, &p->threads) {
+		struct thread *t = container_of(pos, struct thread, proc_link);
+		if ((uint32_t)t->tid == tid)
+			return t;
+	}
+	return NULL;
+}
+
+static void boost_owner(uint32_t owner_tid)
+{
+	struct thread *me = current();
+	struct process *p = me->proc;
+	unsigned long f = spin_lock_irqsave(&p->lock);
+	struct thread *o = thread_by_tid(p, owner_tid);
+	if (o && me->prio < o->prio) {
+		if (!o->pi_boosted) {
+			o->pi_saved_prio = o->prio;
+			o->pi_boosted = true;
+		}
+		thread_set_priority(o, me->prio);
+	}
+	spin_unlock_irqrestore(&p->lock, f);
+}
+
+static void unboost_self(void)
+{
+	struct thread *me = current();
+	if (me->pi_boosted) {
+		me->pi_boosted = false;
+		thread_set_priority(me, me->pi_saved_prio);
+	}
+}
+
+static long futex_lock_pi(uint64_t uaddr, int64_t deadline, bool try_only)
+{
+	struct thread *t = current();
+	struct mm *mm = t->mm;
+	uint32_t tid = (uint32_t)t->tid;
+	if ((uaddr & 3) || !access_ok(uaddr, 4))
+		return -EFAULT;
+	struct bucket *b = bucket_of(mm, uaddr);
+	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = FUTEX_BITSET_ANY, .t = t,
+				  .b = b, .pi = true };
+	for (;;) {
+		unsigned long f = spin_lock_irqsave(&b->lock);
+		uint32_t cur;
+		if (read_word_atomic(uaddr, &cur) < 0) {
+			spin_unlock_irqrestore(&b->lock, f);
+			if (fault_in_word(uaddr, true) < 0)
+				return -EFAULT;
+			continue;
+		}
+		uint32_t owner = cur & FUTEX_TID_MASK;
+		if (owner == tid) {
+			spin_unlock_irqrestore(&b->lock, f);
+			return -EDEADLK;
+		}
+		if (owner == 0) {
+			/* Free (maybe its owner died): take it. */
+			uint32_t want = tid | (cur & FUTEX_WAITERS), seen = cur;
+			int r = user_cmpxchg32(uaddr, &seen, want);
+			spin_unlock_irqrestore(&b->lock, f);
+			if (r < 0)
+				return -EFAULT;
+			if (seen == cur)
+				return 0;
+			continue;
+		}
+		if (try_only) {
+			spin_unlock_irqrestore(&b->lock, f);
+			return -EAGAIN;
+		}
+		if (!(cur & FUTEX_WAITERS)) {
+			uint32_t seen = cur;
+			int r = user_cmpxchg32(uaddr, &seen, cur | FUTEX_WAITERS);
+			if (r < 0 || seen != cur) {
+				spin_unlock_irqrestore(&b->lock, f);
+				if (r < 0 && fault_in_word(uaddr, true) < 0)
+					return -EFAULT;
+				continue;
+			}
+		}
+		w.woken = false;
+		list_add_tail(&w.link, &b->waiters);
+		t->state = THREAD_INTERRUPTIBLE;
+		spin_unlock_irqrestore(&b->lock, f);
+		boost_owner(owner);
+		int r = sleep_on(&w, (uint64_t)deadline);
+		if (r == 0)
+			return 0;        /* unlock handed it to us: the word holds our TID */
+		if (r == -ETIMEDOUT)
+			return r;
+		/* A signal: PI lock waits restart (handlers run first). */
+		return -ERESTARTNOINTR;
+	}
+}
+
+static long futex_unlock_pi(uint64_t uaddr)
+{
+	struct thread *t = current();
+	struct mm *mm = t->mm;
+	uint32_t tid = (uint32_t)t->tid;
+	if ((uaddr & 3) || !access_ok(uaddr, 4))
+		return -EFAULT;
+	struct bucket *b = bucket_of(mm, uaddr);
+	for (;;) {
+		unsigned long f = spin_lock_irqsave(&b->lock);
+		uint32_t cur;
+		if (read_word_atomic(uaddr, &cur) < 0) {
+			spin_unlock_irqrestore(&b->lock, f);
+			if (fault_in_word(uaddr, true) < 0)
+				return -EFAULT;
+			continue;
+		}
+		if ((cur & FUTEX_TID_MASK) != tid) {
+			spin_unlock_irqrestore(&b->lock, f);
+			return -EPERM;
+		}
+		struct futex_waiter *next = NULL;
+		bool more = false;
+		struct list_head *pos;
+		list_for_each(pos, &b->waiters) {
+			struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
+			if (w->mm == mm && w->uaddr == uaddr && w->pi) {
+				if (!next)
+					next = w;
+				else
+					more = true;
+			}
+		}
+		uint32_t want = next ? ((uint32_t)next->t->tid | (more ? FUTEX_WAITERS : 0)) : 0;
+		uint32_t seen = cur;
+		int r = user_cmpxchg32(uaddr, &seen, want);
+		if (r == 0 && seen == cur && next)
+			wake_waiter(next);
+		spin_unlock_irqrestore(&b->lock, f);
+		if (r < 0)
+			return -EFAULT;
+		if (seen != cur)
+			continue;    /* the word changed under us (a waiter set WAITERS) */
+		unboost_self();
+		return 0;
+	}
+}
+
+/* --- the system call -------------------------------------------------------- */
+
+long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint64_t uaddr2,
+	       uint64_t val3)
+{
+	struct mm *mm = current()->mm;
+	unsigned cmd = op & ~(unsigned)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+	bool realtime = op & FUTEX_CLOCK_REALTIME;
+	if ((uaddr & 3) || !access_ok(uaddr, 4))
+		return (uaddr & 3) ? -EINVAL : -EFAULT;
+	int64_t deadline;
+	switch (cmd) {
+	case FUTEX_WAIT:
+	case FUTEX_WAIT_BITSET:
+		deadline = deadline_of(timeout, cmd == FUTEX_WAIT_BITSET, realtime);
+		if (deadline < 0)
+			return deadline;
+		return futex_wait(uaddr, (uint32_t)val, deadline,
+				  cmd == FUTEX_WAIT ? FUTEX_BITSET_ANY : (uint32_t)val3);
+	case FUTEX_WAKE:
+		return futex_wake(mm, uaddr, (int)val, FUTEX_BITSET_ANY);
+	case FUTEX_WAKE_BITSET:
+		return futex_wake(mm, uaddr, (int)val, (uint32_t)val3);
+	case FUTEX_REQUEUE:
+		return futex_requeue(uaddr, uaddr2, (int)val, (int)timeout, false, 0);
+	case FUTEX_CMP_REQUEUE:
+		return futex_requeue(uaddr, uaddr2, (int)val, (int)timeout, true, (uint32_t)val3);
+	case FUTEX_LOCK_PI:
+		deadline = deadline_of(timeout, true, true);   /* absolute, CLOCK_REALTIME */
+		if (deadline < 0)
+			return deadline;
+		return futex_lock_pi(uaddr, deadline, false);
+	case FUTEX_TRYLOCK_PI:
+		return futex_lock_pi(uaddr, 0, true);
+	case FUTEX_UNLOCK_PI:
+		return futex_unlock_pi(uaddr);
+	default:
+		return -ENOSYS;
+	}
+}
+
+/* --- robust lists ------------------------------------------------------------- */
+
+struct robust_list_head {
+	uint64_t next;          /* first entry; the list is circular through &head */
+	int64_t futex_offset;   /* from an entry to its futex word */
+	uint64_t pending;       /* entry being locked/unlocked right now */
+};
+
+long sys_set_robust_list(uint64_t head, uint64_t len)
+{
+	if (len != sizeof(struct robust_list_head))
+		return -EINVAL;
+	current()->robust_list = head;
+	current()->robust_len = len;
+	return 0;
+}
+
+long sys_get_robust_list(uint64_t pid, uint64_t head_ptr, uint64_t len_ptr)
+{
+	struct thread *t = current();
+	if (pid && pid != (uint64_t)t->tid) {
+		struct process *p = t->proc;
+		unsigned long f = spin_lock_irqsave(&p->lock);
+		struct thread *o = thread_by_tid(p, (uint32_t)pid);
+		uint64_t h = o ? o->robust_list : 0;
+		spin_unlock_irqrestore(&p->lock, f);
+		if (!o)
+			return -ESRCH;
+		if (put_user_u64(head_ptr, h) < 0 || put_user_u64(len_ptr, 24) < 0)
+			return -EFAULT;
+		return 0;
+	}
+	if (put_user_u64(head_ptr, t->robust_list) < 0 || put_user_u64(len_ptr, t->robust_len) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+/* One futex the dead thread held: OWNER_DIED, and wake a waiter. */
+static void robust_release(struct thread *t, uint64_t uaddr, bool pi)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint32_t cur;
+		if ((uaddr & 3) || get_user_u32(&cur, uaddr) < 0)
+			return;
+		if ((cur & FUTEX_TID_MASK) != (uint32_t)t->tid)
+			return;
+		uint32_t want = (cur & FUTEX_WAITERS) | FUTEX_OWNER_DIED, seen = cur;
+		if (user_cmpxchg32(uaddr, &seen, want) < 0)
+			return;
+		if (seen != cur)
+			continue;
+		if (cur & FUTEX_WAITERS) {
+			struct bucket *b = bucket_of(t->mm, uaddr);
+			unsigned long f = spin_lock_irqsave(&b->lock);
+			struct list_head *pos;
+			list_for_each(pos, &b->waiters) {
+				struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
+				if (w->mm == t->mm && w->uaddr == uaddr && w->pi == pi) {
+					wake_waiter(w);
+					break;
+				}
+			}
+			spin_unlock_irqrestore(&b->lock, f);
+		}
+		return;
+	}
+}
+
+void futex_exit_robust_list(struct thread *t)
+{
+	struct robust_list_head h;
+	if (!t->robust_list || !t->mm || copy_from_user(&h, t->robust_list, sizeof h) < 0)
+		return;
+	uint64_t entry = h.next;
+	/* Bounded: a corrupt (circular) list cannot hang the exit. */
+	for (int n = 0; n < 2048 && entry != t->robust_list; n++) {
+		uint64_t next;
+		if (copy_from_user(&next, entry & ~1ULL, 8) < 0)
+			break;
+		if (entry != h.pending)
+			robust_release(t, (entry & ~1ULL) + (uint64_t)h.futex_offset, entry & 1);
+		entry = next;
+	}
+	if (h.pending)
+		robust_release(t, (h.pending & ~1ULL) + (uint64_t)h.futex_offset, h.pending & 1);
+	t->robust_list = 0;
+}

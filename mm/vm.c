@@ -1,0 +1,487 @@
+/*
+ * vm.c - user address spaces. See <weft/vm.h>.
+ *
+ * A PTE of a user page is one of:
+ *   - present, USER, WRITE if the region is writable, NX unless executable;
+ *   - PTE_PROTNONE (not present): the region is PROT_NONE now, but the page
+ *     keeps its contents for a later mprotect() back;
+ *   - zero: never touched (or unmapped); the next access faults it in.
+ * Every page referenced by one of the first two kinds belongs to this mm
+ * and is freed when its range is unmapped or the mm dies.
+ *
+ * TLB: changes to the loaded address space are flushed with INVLPG on this
+ * CPU. (Other CPUs join in issue 5, through a shootdown IPI.)
+ */
+#include <weft/vm.h>
+#include <weft/pmm.h>
+#include <weft/kmalloc.h>
+#include <weft/string.h>
+#include <weft/errno.h>
+#include <weft/printk.h>
+#include <weft/panic.h>
+#include <weft/thread.h>
+#include <arch/memlayout.h>
+#include <arch/percpu.h>
+#include <arch/cpu.h>
+#include <arch/irqflags.h>
+
+#define PAGE_ALIGN_UP(x) (((x) + PAGE_MASK) & ~(uint64_t)PAGE_MASK)
+
+static uint64_t pte_flags(unsigned prot)
+{
+	if (prot == PROT_NONE)
+		return PTE_PROTNONE;
+	uint64_t f = PTE_PRESENT | PTE_USER;
+	if (prot & PROT_WRITE)
+		f |= PTE_WRITE;
+	if (!(prot & PROT_EXEC))
+		f |= pte_nx();
+	return f;
+}
+
+static bool mm_loaded(struct mm *mm) { return (read_cr3() & PTE_ADDR) == mm->root; }
+
+static void flush(struct mm *mm, uint64_t va)
+{
+	if (mm_loaded(mm))
+		invlpg(va);
+}
+
+/* --- lifetime and loading ------------------------------------------------- */
+
+struct mm *mm_create(void)
+{
+	struct mm *mm = kzalloc(sizeof *mm);
+	if (!mm)
+		return NULL;
+	mm->root = pt_create_root();
+	if (!mm->root) {
+		kfree(mm);
+		return NULL;
+	}
+	mutex_init(&mm->lock, "mm");
+	list_init(&mm->vmas);
+	mm->refs = 1;
+	return mm;
+}
+
+void mm_get(struct mm *mm) { __atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED); }
+
+static void free_leaf(uint64_t *pte, uint64_t va, void *arg)
+{
+	struct mm *mm = arg;
+	pmm_free(*pte & PTE_ADDR, 0);
+	*pte = 0;
+	mm->pages--;
+	flush(mm, va);
+}
+
+void mm_put(struct mm *mm)
+{
+	if (__atomic_sub_fetch(&mm->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	/* Nobody uses it, and no CPU has it loaded (a loaded mm holds a
+	 * reference): free everything without the lock. */
+	pt_walk_range(mm->root, 0, USER_TOP, free_leaf, mm);
+	while (!list_empty(&mm->vmas)) {
+		struct vma *v = container_of(mm->vmas.next, struct vma, link);
+		list_del(&v->link);
+		kfree(v);
+	}
+	pt_destroy_root(mm->root);
+	kfree(mm);
+}
+
+void mm_activate(struct mm *mm)
+{
+	unsigned long f = local_irq_save();
+	struct percpu *c = this_cpu();
+	struct mm *old = c->active_mm;
+	if (old != mm) {
+		if (mm)
+			mm_get(mm);
+		write_cr3(mm ? mm->root : paging_kernel_root());
+		c->active_mm = mm;
+	} else {
+		old = NULL;
+	}
+	local_irq_restore(f);
+	if (old)
+		mm_put(old);
+}
+
+void mm_unlazy(struct mm *mm)
+{
+	unsigned long f = local_irq_save();
+	struct percpu *c = this_cpu();
+	bool drop = c->active_mm == mm && c->current->mm != mm;
+	if (drop) {
+		write_cr3(paging_kernel_root());
+		c->active_mm = NULL;
+	}
+	local_irq_restore(f);
+	if (drop)
+		mm_put(mm);
+}
+
+/* --- regions ----------------------------------------------------------------- */
+
+static struct vma *vma_find(struct mm *mm, uint64_t addr)
+{
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = container_of(p, struct vma, link);
+		if (addr < v->start)
+			return NULL;
+		if (addr < v->end)
+			return v;
+	}
+	return NULL;
+}
+
+static bool range_free(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = container_of(p, struct vma, link);
+		if (v->start < end && start < v->end)
+			return false;
+	}
+	return true;
+}
+
+/* Insert [start, end) (free) in order, merging with equal neighbours. */
+static int vma_insert(struct mm *mm, uint64_t start, uint64_t end, unsigned prot, const char *name)
+{
+	struct list_head *pos = &mm->vmas;
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		if (container_of(p, struct vma, link)->start >= end) {
+			pos = p;
+			break;
+		}
+	}
+	struct vma *prev = pos->prev != &mm->vmas ? container_of(pos->prev, struct vma, link) : NULL;
+	struct vma *next = pos != &mm->vmas ? container_of(pos, struct vma, link) : NULL;
+	if (prev && prev->end == start && prev->prot == prot && prev->name == name) {
+		prev->end = end;
+		if (next && next->start == end && next->prot == prot && next->name == name) {
+			prev->end = next->end;
+			list_del(&next->link);
+			kfree(next);
+		}
+		return 0;
+	}
+	if (next && next->start == end && next->prot == prot && next->name == name) {
+		next->start = start;
+		return 0;
+	}
+	struct vma *v = kmalloc(sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	v->start = start;
+	v->end = end;
+	v->prot = prot;
+	v->name = name;
+	list_insert_between(&v->link, pos->prev, pos);
+	return 0;
+}
+
+/* Make `at` a region boundary if it falls inside one. */
+static int vma_split(struct mm *mm, uint64_t at)
+{
+	struct vma *v = vma_find(mm, at);
+	if (!v || v->start == at)
+		return 0;
+	struct vma *n = kmalloc(sizeof *n);
+	if (!n)
+		return -ENOMEM;
+	*n = *v;
+	n->start = at;
+	v->end = at;
+	list_add(&n->link, &v->link);
+	return 0;
+}
+
+/* Remove all regions inside [start, end) and free their pages. */
+static int unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
+{
+	if (vma_split(mm, start) < 0 || vma_split(mm, end) < 0)
+		return -ENOMEM;
+	struct list_head *p = mm->vmas.next;
+	while (p != &mm->vmas) {
+		struct vma *v = container_of(p, struct vma, link);
+		p = p->next;
+		if (v->start >= start && v->end <= end) {
+			list_del(&v->link);
+			kfree(v);
+		}
+	}
+	pt_walk_range(mm->root, start, end, free_leaf, mm);
+	return 0;
+}
+
+/* The highest free gap of len bytes below USER_MMAP_TOP, or 0. */
+static uint64_t find_gap(struct mm *mm, uint64_t len)
+{
+	uint64_t hi = USER_MMAP_TOP;
+	for (struct list_head *p = mm->vmas.prev; p != &mm->vmas; p = p->prev) {
+		struct vma *v = container_of(p, struct vma, link);
+		if (v->start >= hi)
+			continue;
+		if (v->end <= hi && hi - v->end >= len)
+			return hi - len;
+		hi = v->start;
+	}
+	return hi - USER_MIN_ADDR >= len ? hi - len : 0;
+}
+
+/* --- system calls ---------------------------------------------------------- */
+
+long vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags)
+{
+	if (len == 0 || (prot & ~(unsigned)(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -EINVAL;
+	if (len > USER_TOP)
+		return -ENOMEM;           /* absurd sizes fail at once, taking nothing */
+	len = PAGE_ALIGN_UP(len);
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	if (fixed && (addr & PAGE_MASK))
+		return -EINVAL;
+	if (fixed && (addr < USER_MIN_ADDR || addr > USER_TOP - len))
+		return (flags & MAP_FIXED) ? -ENOMEM : -EINVAL;
+	mutex_lock(&mm->lock);
+	long r;
+	if (fixed) {
+		if (!range_free(mm, addr, addr + len)) {
+			if (flags & MAP_FIXED_NOREPLACE) {
+				r = -EEXIST;
+				goto out;
+			}
+			if ((r = unmap_locked(mm, addr, addr + len)) < 0)
+				goto out;
+		}
+	} else {
+		addr &= ~(uint64_t)PAGE_MASK;
+		if (addr < USER_MIN_ADDR || addr > USER_TOP - len || !range_free(mm, addr, addr + len))
+			addr = find_gap(mm, len);
+		if (!addr) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = vma_insert(mm, addr, addr + len, prot, "anon");
+	if (r == 0)
+		r = (long)addr;
+out:
+	mutex_unlock(&mm->lock);
+	return r;
+}
+
+int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	if ((addr & PAGE_MASK) || len == 0 || addr >= USER_TOP || len > USER_TOP - addr)
+		return -EINVAL;
+	mutex_lock(&mm->lock);
+	int r = unmap_locked(mm, addr, addr + PAGE_ALIGN_UP(len));
+	mutex_unlock(&mm->lock);
+	return r;
+}
+
+int vm_discard(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	if (addr >= USER_TOP || len > USER_TOP - addr)
+		return -EINVAL;
+	mutex_lock(&mm->lock);
+	pt_walk_range(mm->root, addr, addr + PAGE_ALIGN_UP(len), free_leaf, mm);
+	mutex_unlock(&mm->lock);
+	return 0;
+}
+
+struct reprotect {
+	struct mm *mm;
+	uint64_t flags;
+};
+
+static void reprotect_leaf(uint64_t *pte, uint64_t va, void *arg)
+{
+	struct reprotect *rp = arg;
+	*pte = (*pte & PTE_ADDR) | rp->flags;
+	flush(rp->mm, va);
+}
+
+int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
+{
+	if ((addr & PAGE_MASK) || (prot & ~(unsigned)(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (addr >= USER_TOP || len > USER_TOP - addr)
+		return -ENOMEM;
+	uint64_t end = addr + PAGE_ALIGN_UP(len);
+	mutex_lock(&mm->lock);
+	/* The whole range must be mapped (Linux: -ENOMEM otherwise). */
+	int r = 0;
+	for (uint64_t a = addr; a < end;) {
+		struct vma *v = vma_find(mm, a);
+		if (!v) {
+			r = -ENOMEM;
+			goto out;
+		}
+		a = v->end;
+	}
+	if ((r = vma_split(mm, addr)) < 0 || (r = vma_split(mm, end)) < 0)
+		goto out;
+	for (uint64_t a = addr; a < end;) {
+		struct vma *v = vma_find(mm, a);
+		v->prot = prot;
+		a = v->end;
+	}
+	struct reprotect rp = { mm, pte_flags(prot) };
+	pt_walk_range(mm->root, addr, end, reprotect_leaf, &rp);
+out:
+	mutex_unlock(&mm->lock);
+	return r;
+}
+
+uint64_t vm_brk(struct mm *mm, uint64_t new_brk)
+{
+	mutex_lock(&mm->lock);
+	uint64_t cur = mm->brk;
+	if (new_brk < mm->brk_start || new_brk > USER_MMAP_TOP)
+		goto out;
+	uint64_t old_top = PAGE_ALIGN_UP(cur), new_top = PAGE_ALIGN_UP(new_brk);
+	if (new_top > old_top) {
+		if (!range_free(mm, old_top, new_top) ||
+		    vma_insert(mm, old_top, new_top, PROT_READ | PROT_WRITE, "brk") < 0)
+			goto out;
+	} else if (new_top < old_top) {
+		if (unmap_locked(mm, new_top, old_top) < 0)
+			goto out;
+	}
+	mm->brk = cur = new_brk;
+out:
+	mutex_unlock(&mm->lock);
+	return cur;
+}
+
+/* --- faults and population ------------------------------------------------- */
+
+/* Map a fresh zeroed page at va (absent until now). mm->lock held. */
+static int fault_in(struct mm *mm, uint64_t va, unsigned prot, uint64_t **ptep)
+{
+	uint64_t *pte = pt_walk_user(mm->root, va, true);
+	if (!pte)
+		return -ENOMEM;
+	if (!*pte) {
+		uint64_t pa = pmm_alloc(0);
+		if (!pa)
+			return -ENOMEM;
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		*pte = pa | pte_flags(prot);
+		mm->pages++;
+		mm->faults++;
+	}
+	if (ptep)
+		*ptep = pte;
+	return 0;
+}
+
+int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
+{
+	if (addr >= USER_TOP)
+		return -EFAULT;
+	mutex_lock(&mm->lock);
+	int r;
+	struct vma *v = vma_find(mm, addr);
+	if (!v)
+		r = -EFAULT;
+	else if (v->prot == PROT_NONE || (write && !(v->prot & PROT_WRITE)) ||
+		 (exec && !(v->prot & PROT_EXEC)))
+		r = -EACCES;
+	else {
+		uint64_t *pte;
+		r = fault_in(mm, addr & ~(uint64_t)PAGE_MASK, v->prot, &pte);
+		if (r == 0) {
+			/* Present already (another thread won the race, or a
+			 * stale TLB entry): make sure the flags match. */
+			*pte = (*pte & PTE_ADDR) | pte_flags(v->prot);
+			flush(mm, addr);
+		}
+	}
+	mutex_unlock(&mm->lock);
+	return r;
+}
+
+int vm_map_lazy(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, const char *name)
+{
+	mutex_lock(&mm->lock);
+	int r = range_free(mm, addr, addr + len) ? vma_insert(mm, addr, addr + len, prot, name)
+						   : -EEXIST;
+	mutex_unlock(&mm->lock);
+	return r;
+}
+
+/* Copy into user pages through the direct map, faulting them in. */
+static int write_locked(struct mm *mm, uint64_t addr, const void *src, uint64_t len)
+{
+	const char *s = src;
+	while (len) {
+		uint64_t va = addr & ~(uint64_t)PAGE_MASK, off = addr & PAGE_MASK;
+		uint64_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+		struct vma *v = vma_find(mm, va);
+		uint64_t *pte;
+		if (!v)
+			return -EFAULT;
+		int r = fault_in(mm, va, v->prot, &pte);
+		if (r < 0)
+			return r;
+		memcpy((char *)phys_to_virt(*pte & PTE_ADDR) + off, s, n);
+		s += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vm_write(struct mm *mm, uint64_t addr, const void *src, uint64_t len)
+{
+	mutex_lock(&mm->lock);
+	int r = write_locked(mm, addr, src, len);
+	mutex_unlock(&mm->lock);
+	return r;
+}
+
+int vm_map_populate(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot,
+		    const char *name, const void *data, uint64_t skip, uint64_t len_data)
+{
+	mutex_lock(&mm->lock);
+	int r = -EEXIST;
+	if (!range_free(mm, addr, addr + len))
+		goto out;
+	if ((r = vma_insert(mm, addr, addr + len, prot, name)) < 0)
+		goto out;
+	for (uint64_t va = addr; va < addr + len && r == 0; va += PAGE_SIZE)
+		r = fault_in(mm, va, prot, NULL);
+	/* Through the direct map: the pages' own protection does not apply. */
+	if (r == 0 && len_data)
+		r = write_locked(mm, addr + skip, data, len_data);
+out:
+	mutex_unlock(&mm->lock);
+	return r;
+}
+
+void vm_print(struct mm *mm)
+{
+	mutex_lock(&mm->lock);
+	struct list_head *p;
+	list_for_each(p, &mm->vmas) {
+		struct vma *v = container_of(p, struct vma, link);
+		kprintf("  %012lx-%012lx %c%c%c %s\n", (unsigned long)v->start, (unsigned long)v->end,
+			v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
+			v->prot & PROT_EXEC ? 'x' : '-', v->name);
+	}
+	kprintf("  %lu pages resident, %lu faults\n", (unsigned long)mm->pages,
+		(unsigned long)mm->faults);
+	mutex_unlock(&mm->lock);
+}

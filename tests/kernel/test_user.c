@@ -1,0 +1,211 @@
+/*
+ * test_user.c - user mode, end to end: every test program of user/tests
+ * (built with musl-gcc -static, in the initramfs) runs as a process; its
+ * TAP output is captured and checked line by line, its exit status or
+ * fatal signal is checked, and afterwards every page it used must be back
+ * (free-page count equal to the count before it started).
+ *
+ * Also here: SMAP and SMEP, which must stop the kernel from touching or
+ * running user memory outside the uaccess routines.
+ */
+#include <weft/ktest.h>
+#include <weft/process.h>
+#include <weft/vm.h>
+#include <weft/pmm.h>
+#include <weft/kmalloc.h>
+#include <weft/kstack.h>
+#include <weft/string.h>
+#include <weft/uaccess.h>
+#include <weft/exec.h>
+#include <arch/trap.h>
+#include <arch/cpu.h>
+#include "ktest_helpers.h"
+
+#define CAPTURE_SIZE (64 * 1024)
+
+/* Free pages once every trace of finished processes is gone: exited
+ * threads are reaped a moment after they switch out for the last time. */
+static uint64_t settled_free_pages(uint64_t want)
+{
+	uint64_t now = 0;
+	for (int i = 0; i < 200; i++) {
+		kstack_trim();
+		kmalloc_trim();
+		now = pmm_free_pages();
+		if (now == want)
+			break;
+		thread_sleep(MS(1));
+	}
+	return now;
+}
+
+/* Check the TAP a program printed: a plan, no "not ok", as many points as
+ * planned. Failing lines are repeated as diagnostics. */
+static void check_tap(struct ktest_ctx *t, const char *name, const char *buf, size_t len)
+{
+	unsigned oks = 0, fails = 0;
+	long plan = -1;
+	bool skip_all = false;
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && buf[j] != '\n')
+			j++;
+		const char *l = buf + i;
+		size_t n = j - i;
+		if (n >= 3 && !strncmp(l, "1..", 3)) {
+			uint64_t v;
+			size_t k = 3;
+			while (k < n && l[k] >= '0' && l[k] <= '9')
+				k++;
+			if (parse_u64(l + 3, k - 3, 10, &v) == 0)
+				plan = (long)v;
+			skip_all = plan == 0 && n > k;   /* "1..0 # SKIP why" */
+		} else if (n >= 3 && !strncmp(l, "ok ", 3)) {
+			oks++;
+		} else if (n >= 7 && !strncmp(l, "not ok ", 7)) {
+			fails++;
+			ktest_diag(t, "%s: %.*s", name, (int)n, l);
+		}
+		i = j + 1;
+	}
+	KT_EXPECT(t, plan >= 0, "%s printed no TAP plan", name);
+	KT_EXPECT(t, fails == 0, "%s: %u of its tests failed", name, fails);
+	KT_EXPECT(t, plan < 0 || (long)(oks + fails) == plan || skip_all,
+		  "%s: %u test points, %ld planned", name, oks + fails, plan);
+	if (skip_all)
+		ktest_diag(t, "%s skipped everything", name);
+}
+
+/* A failed program's output, as KTAP diagnostics (one "# " line each). */
+static void show_output(struct ktest_ctx *t, const char *name, const char *buf, size_t len)
+{
+	ktest_diag(t, "%s output:", name);
+	for (size_t i = 0, lines = 0; i < len && lines < 60; lines++) {
+		size_t j = i;
+		while (j < len && buf[j] != '\n')
+			j++;
+		ktest_diag(t, "  %.*s", (int)(j - i), buf + i);
+		i = j + 1;
+	}
+}
+
+/* Run /bin/NAME ARGS...; expect exit 0, or death by expect_signal. */
+static void run_program(struct ktest_ctx *t, const char *name, const char *const argv[],
+			int expect_signal)
+{
+	char path[64] = "/bin/";
+	strlcpy(path + 5, name, sizeof path - 5);
+	const void *data;
+	size_t size;
+	if (initramfs_find(path, &data, &size) < 0) {
+		KT_EXPECT(t, false, "%s is not in the initramfs (boot with -initrd build/initramfs.cpio)",
+			  path);
+		return;
+	}
+	static const char *const envp[] = { "HOME=/", "TERM=vt100", "WEFT_TEST=1", NULL };
+	uint64_t free0 = settled_free_pages(0);
+	uint64_t tables0 = kstack_table_pages();
+	struct output_capture cap = { .buf = kmalloc(CAPTURE_SIZE), .size = CAPTURE_SIZE };
+	KT_ASSERT(t, cap.buf, "no memory for the capture buffer");
+	int err = 0;
+	uint64_t t0 = now_ns();
+	struct process *p = process_spawn(path, argv, envp, &cap, &err);
+	KT_EXPECT(t, p && !err, "process_spawn(%s) failed: %d", path, err);
+	int st = p ? process_wait(p) : 0;
+	uint64_t ms = (now_ns() - t0) / NSEC_PER_MSEC;
+	if (expect_signal) {
+		KT_EXPECT(t, !WSTATUS_EXITED(st) && WSTATUS_SIGNAL(st) == expect_signal,
+			  "%s: wait status %#x, expected death by %s", name, st,
+			  signal_name(expect_signal));
+	} else {
+		KT_EXPECT(t, WSTATUS_EXITED(st) && WSTATUS_CODE(st) == 0,
+			  "%s: wait status %#x (exit %d, signal %d)", name, st, WSTATUS_CODE(st),
+			  WSTATUS_EXITED(st) ? 0 : WSTATUS_SIGNAL(st));
+	}
+	KT_EXPECT(t, !cap.overflowed, "%s printed more than %d bytes", name, CAPTURE_SIZE);
+	check_tap(t, name, cap.buf, cap.len);
+	bool failed = expect_signal ? (WSTATUS_EXITED(st) || WSTATUS_SIGNAL(st) != expect_signal)
+				    : (!WSTATUS_EXITED(st) || WSTATUS_CODE(st) != 0);
+	if (failed)
+		show_output(t, name, cap.buf, cap.len);
+	kfree(cap.buf);
+	/* Page-table pages the kernel-stack area gained (more threads alive at
+	 * once than ever before) stay for later stacks: not a leak. */
+	uint64_t tables = kstack_table_pages() - tables0;
+	uint64_t free1 = settled_free_pages(free0 - tables);
+	KT_EXPECT(t, free1 + tables == free0, "%s: %ld pages not returned after it ended", name,
+		  (long)free0 - (long)(free1 + tables));
+	ktest_diag(t, "%s: %lu ms, %lu bytes of output", name, (unsigned long)ms,
+		   (unsigned long)cap.len);
+}
+
+#define USER_TEST(prog, ...)                                            \
+	KTEST(user, prog)                                               \
+	{                                                               \
+		static const char *const argv[] = { #prog, __VA_ARGS__ }; \
+		run_program(t, #prog, argv, 0);                         \
+	}
+#define USER_FAULT_TEST(prog, sig)                                      \
+	KTEST(user, prog)                                               \
+	{                                                               \
+		static const char *const argv[] = { #prog, NULL };      \
+		run_program(t, #prog, argv, sig);                       \
+	}
+
+/* Tests run in reverse order of definition: the simplest last here runs first. */
+USER_TEST(t_ioperm, NULL)
+USER_FAULT_TEST(t_fault_gp, SIGSEGV)
+USER_FAULT_TEST(t_fault_de, SIGFPE)
+USER_FAULT_TEST(t_fault_ud, SIGILL)
+USER_FAULT_TEST(t_fault_segv, SIGSEGV)
+USER_TEST(t_signals, NULL)
+USER_TEST(t_efault, NULL)
+USER_TEST(t_mutex, NULL)
+USER_TEST(t_tls, NULL)
+USER_TEST(t_threads, NULL)
+USER_TEST(t_mmap, NULL)
+USER_TEST(t_misc, NULL)
+USER_TEST(t_args, "one", "two", NULL)
+
+/* --- SMAP and SMEP ------------------------------------------------------------ */
+
+static struct trap_catch tc;
+
+KTEST(user, smap_smep)
+{
+	if (!cpu_features.smap && !cpu_features.smep) {
+		ktest_diag(t, "the CPU has neither SMAP nor SMEP: nothing to check");
+		return;
+	}
+	/* A user page in an address space this kernel thread borrows. */
+	struct mm *mm = mm_create();
+	KT_ASSERT(t, mm, "mm_create failed");
+	const uint64_t va = 0x400000;
+	static const uint8_t code[] = { 0xc3 };   /* ret */
+	KT_ASSERT(t, vm_map_populate(mm, va, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, "test", code, 0,
+				     sizeof code) == 0, "mapping the user page failed");
+	mm_activate(mm);
+	uint32_t v = 0;
+	KT_EXPECT(t, copy_from_user(&v, va, 1) == 0 && v == 0xc3,
+		  "copy_from_user of a mapped user page failed (%#x)", v);
+	if (cpu_features.smap) {
+		if (trap_catch_arm(&tc, VEC_PF) == 0) {
+			v = *(volatile uint8_t *)va;   /* outside the accessors */
+			trap_catch_disarm();
+		}
+		KT_EXPECT(t, tc.caught && tc.cr2 == va && (tc.error_code & 1),
+			  "SMAP: a plain kernel read of user memory did not fault (caught %d)",
+			  tc.caught);
+	}
+	if (cpu_features.smep) {
+		if (trap_catch_arm(&tc, VEC_PF) == 0) {
+			((void (*)(void))va)();        /* run user code in ring 0 */
+			trap_catch_disarm();
+		}
+		KT_EXPECT(t, tc.caught && tc.cr2 == va && (tc.error_code & 16),
+			  "SMEP: ring 0 ran a user page (caught %d, error %#lx)", tc.caught,
+			  (unsigned long)tc.error_code);
+	}
+	mm_activate(NULL);
+	mm_put(mm);
+}
