@@ -105,7 +105,6 @@ void kmain(uint32_t magic, uint64_t info_phys)
 	kprintf("\nweft: booting\n");
 	cpu_detect();
 	gdt_load(this_cpu());
-	usermode_init_cpu();
 	idt_init();
 	bootinfo_parse(magic, info_phys);
 	bootopt_parse(boot_info.cmdline);
@@ -114,6 +113,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
 	pmm_init();
 	percpu_alloc_ist(this_cpu());
 	fpu_init_cpu();
+	usermode_init_cpu();
 	if (kstack_alloc(&boot_kstack, KSTACK_PAGES) < 0)
 		panic("kmain: no memory for the boot thread's kernel stack");
 	percpu_set_kernel_stack(boot_kstack.top);
