@@ -202,8 +202,11 @@ int process_clone_thread(const void *frame, uint64_t stack, uint64_t tls, uint64
 		us->frame.rsp = stack;
 	us->fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base;
 	us->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? child_tid : 0;
-	/* The child starts with the parent's FPU state as of this call. */
+	/* The child starts with the parent's FPU state as of this call (the
+	 * area is current until our next switch saves it again: same values). */
+	preempt_disable();
 	fpu_save(t->fpu);
+	preempt_enable();
 	us->fpu_from = t->fpu;
 	us->sigmask = signal_current_mask();
 	if (flags & CLONE_PARENT_SETTID) {

@@ -119,8 +119,12 @@ void sigframe_setup(struct trap_frame *f, int sig, const struct k_siginfo *info,
 		fr->uc.mcontext.cr2 = sig == SIGSEGV || sig == SIGBUS ? info->addr : 0;
 		fr->uc.sigmask = t->sig->mask;
 		fr->info = *info;
-		fpu_save(t->fpu);          /* the live registers are the interrupted code's */
+		/* The live registers are the interrupted code's. Preemption
+		 * off: a switch in between would save over the area. */
+		preempt_disable();
+		fpu_save(t->fpu);
 		fpu_to_sigframe(t->fpu, fbuf);
+		preempt_enable();
 		bad = copy_to_user(fpstate, fbuf, fsize) < 0 ||
 		      copy_to_user(frame, fr, sizeof *fr) < 0;
 	}
@@ -140,8 +144,10 @@ void sigframe_setup(struct trap_frame *f, int sig, const struct k_siginfo *info,
 	f->ss = GDT_USER_DS | 3;
 	/* The handler starts with a clean FPU (the interrupted state is in
 	 * the frame), and with its mask added. */
+	preempt_disable();
 	fpu_area_init(t->fpu);
 	fpu_restore(t->fpu);
+	preempt_enable();
 	uint64_t mask = t->sig->mask | act->mask;
 	if (!(act->flags & SA_NODEFER))
 		mask |= SIGBIT(sig);
@@ -157,15 +163,22 @@ long sys_rt_sigreturn(struct trap_frame *f)
 	void *fbuf = kmalloc(fsize);
 	bool bad = !fr || !fbuf || copy_from_user(fr, frame, sizeof *fr) < 0;
 	if (!bad)
-		bad = copy_from_user(fbuf, fr->uc.mcontext.fpstate, fsize) < 0 ||
-		      fpu_from_sigframe(t->fpu, fbuf, fsize) < 0;
+		bad = copy_from_user(fbuf, fr->uc.mcontext.fpstate, fsize) < 0;
+	if (!bad) {
+		/* The area and the registers change together: a switch in
+		 * between would save the handler's registers over the area. */
+		preempt_disable();
+		bad = fpu_from_sigframe(t->fpu, fbuf, fsize) < 0;
+		if (!bad)
+			fpu_restore(t->fpu);
+		preempt_enable();
+	}
 	if (bad) {
 		kfree(fr);
 		kfree(fbuf);
 		bad_frame(f, frame);
 	}
 	restore_regs(f, &fr->uc.mcontext);
-	fpu_restore(t->fpu);
 	signal_set_mask(fr->uc.sigmask);
 	/* The alternate stack as the handler left it in uc_stack. */
 	if (!sigframe_on_altstack(t, f->rsp)) {

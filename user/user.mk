@@ -1,20 +1,43 @@
-# user.mk - weft's user programs: static musl binaries, and the initramfs
-# that carries them (included by the top-level Makefile).
+# user/user.mk - user-space programs weft runs: the demo shell and the tests.
 #
-#   user/bin/*.c    programs (init: what `make run` boots into)
-#   user/tests/*.c  test programs, run inside weft by tests/kernel/test_user.c
-USER_CC     := musl-gcc
-USER_CFLAGS := -static -O2 -g -Wall -Wextra -Werror -pthread
-USER_SRCS   := $(wildcard user/bin/*.c user/tests/*.c)
-USER_PROGS  := $(patsubst %.c,$(BUILD)/user/%,$(notdir $(USER_SRCS)))
+# Included by the top-level Makefile; standalone:
+#   make -f user/user.mk user-progs BUILD=build
+#
+# Every program is one C file built as a static Linux executable with musl:
+#   user/bin/NAME.c    -> $(BUILD)/user/NAME   (init, what `make run` boots)
+#   user/tests/NAME.c  -> $(BUILD)/user/NAME   (t_*: TAP tests, t_bench)
+# Objects and dependency files go to $(BUILD)/user/obj/. A file that needs
+# extra flags gets them from USER_CFLAGS_<name> (e.g. USER_CFLAGS_t_x := -mavx).
+# t_fpu needs none: its AVX code is inline assembly, run only after cpuid and
+# xgetbv said AVX is usable, so the compiler never emits AVX on its own.
 
-vpath %.c user/bin user/tests
+BUILD ?= build
 
-$(BUILD)/user/%: %.c user/lib/tap.h | deps
-	@mkdir -p $(dir $@)
-	$(USER_CC) $(USER_CFLAGS) $< -o $@
+USER_CC     ?= musl-gcc
+USER_CFLAGS := -std=gnu11 -static -O2 -g -Wall -Wextra -Werror -pthread -Iuser/lib -MMD -MP
+USER_LDFLAGS := -static -pthread
 
-$(BUILD)/initramfs.cpio: $(USER_PROGS) tools/mkinitramfs
-	tools/mkinitramfs $@ $(foreach p,$(USER_PROGS),$(p):/bin/$(notdir $(p)))
+USER_BIN_SRC  := $(wildcard user/bin/*.c)
+USER_TEST_SRC := $(wildcard user/tests/t_*.c)
+USER_NAMES    := $(basename $(notdir $(USER_BIN_SRC) $(USER_TEST_SRC)))
+USER_PROGS    := $(addprefix $(BUILD)/user/,$(USER_NAMES))
+USER_OBJS     := $(addprefix $(BUILD)/user/obj/,$(addsuffix .o,$(USER_NAMES)))
 
+.PHONY: user-progs user-clean
 user-progs: $(USER_PROGS)
+
+$(USER_PROGS): $(BUILD)/user/%: $(BUILD)/user/obj/%.o
+	$(USER_CC) $(USER_LDFLAGS) $< -o $@
+
+$(BUILD)/user/obj/%.o: user/bin/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) $(USER_CFLAGS_$*) -c $< -o $@
+
+$(BUILD)/user/obj/%.o: user/tests/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) $(USER_CFLAGS_$*) -c $< -o $@
+
+user-clean:
+	rm -rf $(BUILD)/user
+
+-include $(wildcard $(BUILD)/user/obj/*.d)

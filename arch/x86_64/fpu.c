@@ -88,6 +88,9 @@ void *fpu_area_alloc(void)
 		return NULL;
 	uint8_t *a = (uint8_t *)(((uintptr_t)raw + 8 + 63) & ~(uintptr_t)63);
 	((void **)a)[-1] = raw;
+	/* XSAVE never writes the header's reserved bytes; they must be zero
+	 * for the area to be a valid signal frame later. */
+	memset(a, 0, area_size);
 	return a;
 }
 
