@@ -102,7 +102,7 @@ INIT ?= /bin/init
 run: deps $(BUILD)/weft.elf $(BUILD)/initramfs.cpio
 	@echo "weft: booting in QEMU; the console is this terminal. Ctrl-A X quits QEMU."
 	$(QEMU_RUN) -kernel $(BUILD)/weft.elf -initrd $(BUILD)/initramfs.cpio \
-	  -append "init=$(INIT) $(APPEND)" || true
+	  -append "$(if $(INIT),init=$(INIT)) $(APPEND)" || true
 
 debug: deps $(BUILD)/weft.elf
 	@echo "weft: QEMU is paused with a gdb stub on :1234. In another terminal:"

@@ -229,6 +229,12 @@ void process_thread_exit(int code)
 	struct thread *t = current();
 	struct process *p = t->proc;
 
+	/* Out of the thread list first: once a joiner sees the tid word
+	 * cleared below, tgkill() must no longer find us (ESRCH). */
+	spin_lock(&p->lock);
+	list_del(&t->proc_link);
+	spin_unlock(&p->lock);
+
 	/* set_tid_address()/CLONE_CHILD_CLEARTID: zero the word and wake a
 	 * joiner waiting on it (while the address space is still ours). */
 	if (t->clear_child_tid) {
@@ -250,7 +256,6 @@ void process_thread_exit(int code)
 	signal_thread_exit(t);
 
 	spin_lock(&p->lock);
-	list_del(&t->proc_link);
 	p->dead_cpu_ns += t->cpu_time_ns;
 	bool last = --p->nthreads == 0;
 	if (!p->exiting) {

@@ -23,6 +23,7 @@ struct user_signals {
 	uint64_t pending;              /* sent to this thread */
 	uint64_t waiting_for;          /* rt_sigtimedwait's set while it sleeps */
 	struct k_siginfo info[NSIG];
+	uint8_t rt_extra[NSIG];        /* queued real-time instances beyond the first */
 	uint64_t alt_sp, alt_size;     /* sigaltstack */
 	int alt_flags;                 /* 0 or SS_DISABLE */
 };

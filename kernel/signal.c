@@ -90,14 +90,18 @@ static void wake_for_signal(struct thread *t)
 }
 
 /* Queue sig for t (thread-directed). p->lock held. A second instance of
- * a pending signal is merged into the first, as for Linux's standard
- * signals. */
+ * a pending standard signal is merged into the first; real-time signals
+ * (SIGRTMIN and up) are counted, so each instance is delivered (the
+ * instances share the first one's siginfo). */
 static void queue_thread(struct process *p, struct thread *t, const struct k_siginfo *info)
 {
 	int sig = info->signo;
 	if (!(t->sig->pending & SIGBIT(sig))) {
 		t->sig->pending |= SIGBIT(sig);
 		t->sig->info[sig - 1] = *info;
+		t->sig->rt_extra[sig - 1] = 0;
+	} else if (sig >= SIGRTMIN && t->sig->rt_extra[sig - 1] < 255) {
+		t->sig->rt_extra[sig - 1]++;
 	}
 	recalc(p, t);
 	wake_for_signal(t);
@@ -142,6 +146,9 @@ int signal_send_process(struct process *p, int sig, int code)
 	if (!(p->shared_pending & SIGBIT(sig))) {
 		p->shared_pending |= SIGBIT(sig);
 		p->shared_info[sig - 1] = info;
+		p->shared_rt_extra[sig - 1] = 0;
+	} else if (sig >= SIGRTMIN && p->shared_rt_extra[sig - 1] < 255) {
+		p->shared_rt_extra[sig - 1]++;
 	}
 	/* Choose one thread to take it, as Linux does: the main thread if it
 	 * does not block it, else the first that does not. Only that one is
@@ -191,11 +198,17 @@ static int dequeue(struct process *p, struct thread *t, uint64_t allowed, struct
 	int sig = 0;
 	if (mine) {
 		sig = __builtin_ctzll(mine) + 1;
-		t->sig->pending &= ~SIGBIT(sig);
+		if (t->sig->rt_extra[sig - 1])
+			t->sig->rt_extra[sig - 1]--;        /* more instances stay pending */
+		else
+			t->sig->pending &= ~SIGBIT(sig);
 		*info = t->sig->info[sig - 1];
 	} else if (shared) {
 		sig = __builtin_ctzll(shared) + 1;
-		p->shared_pending &= ~SIGBIT(sig);
+		if (p->shared_rt_extra[sig - 1])
+			p->shared_rt_extra[sig - 1]--;
+		else
+			p->shared_pending &= ~SIGBIT(sig);
 		*info = p->shared_info[sig - 1];
 	}
 	if (sig)

@@ -1,6 +1,6 @@
-# user/user.mk - user-space programs weft runs: the demo shell and the tests.
-#
-# Included by the top-level Makefile; standalone:
+# user/user.mk - user-space programs weft runs: the demo shell, the tests,
+# and the initramfs that carries them. Included by the top-level Makefile;
+# standalone:
 #   make -f user/user.mk user-progs BUILD=build
 #
 # Every program is one C file built as a static Linux executable with musl:
@@ -10,11 +10,18 @@
 # extra flags gets them from USER_CFLAGS_<name> (e.g. USER_CFLAGS_t_x := -mavx).
 # t_fpu needs none: its AVX code is inline assembly, run only after cpuid and
 # xgetbv said AVX is usable, so the compiler never emits AVX on its own.
+#
+# $(BUILD)/initramfs.cpio holds every program as /bin/NAME.
+
+# Included from another makefile? (Then its default goal stays the default,
+# and musl-gcc waits for its `deps` target, which installs musl-tools.)
+USER_INCLUDED    := $(filter-out user/user.mk,$(MAKEFILE_LIST))
+USER_SAVED_GOAL  := $(.DEFAULT_GOAL)
 
 BUILD ?= build
 
-USER_CC     ?= musl-gcc
-USER_CFLAGS := -std=gnu11 -static -O2 -g -Wall -Wextra -Werror -pthread -Iuser/lib -MMD -MP
+USER_CC      ?= musl-gcc
+USER_CFLAGS  := -std=gnu11 -static -O2 -g -Wall -Wextra -Werror -pthread -Iuser/lib -MMD -MP
 USER_LDFLAGS := -static -pthread
 
 USER_BIN_SRC  := $(wildcard user/bin/*.c)
@@ -37,7 +44,18 @@ $(BUILD)/user/obj/%.o: user/tests/%.c user/user.mk
 	@mkdir -p $(dir $@)
 	$(USER_CC) $(USER_CFLAGS) $(USER_CFLAGS_$*) -c $< -o $@
 
+ifneq ($(USER_INCLUDED),)
+$(USER_OBJS): | deps
+endif
+
+$(BUILD)/initramfs.cpio: $(USER_PROGS) tools/mkinitramfs
+	tools/mkinitramfs $@ $(foreach p,$(USER_PROGS),$(p):/bin/$(notdir $(p)))
+
 user-clean:
-	rm -rf $(BUILD)/user
+	rm -rf $(BUILD)/user $(BUILD)/initramfs.cpio
 
 -include $(wildcard $(BUILD)/user/obj/*.d)
+
+ifneq ($(USER_INCLUDED),)
+.DEFAULT_GOAL := $(USER_SAVED_GOAL)
+endif

@@ -1,16 +1,25 @@
 /*
  * fpu.c - saving and restoring user FPU/SSE/AVX state.
  *
- * With XSAVE: CR4.OSXSAVE, XCR0 = every state component among x87, SSE,
- * AVX (and the three AVX-512 ones) that the CPU supports; areas use the
- * standard (non-compacted) format, which is also what a Linux signal
- * frame holds, so signal delivery is a copy. XSAVEOPT when present (it
- * skips components still in their initial state). Without XSAVE:
- * FXSAVE/FXRSTOR, 512 bytes.
+ * With XSAVE: CR4.OSXSAVE, and XCR0 = x87 | SSE, plus AVX and the three
+ * AVX-512 components (opmask, ZMM_Hi256, Hi16_ZMM) when the CPU has the
+ * feature and CPUID 0xD lists the state. MPX, PKRU, AMX and supervisor
+ * states stay off. Areas use the standard (non-compacted) format, which is
+ * also what a Linux signal frame holds, so XSAVEC/XSAVES are not used.
+ * XSAVEOPT when present (it skips components in their initial state or
+ * unchanged since the last XRSTOR from the same address: see the rule in
+ * <arch/fpu.h>), else XSAVE; XRSTOR to load. Without XSAVE:
+ * FXSAVE/FXRSTOR, 512 bytes. The 64-bit forms (REX.W) keep 64-bit FPU
+ * instruction and data pointers.
+ *
+ * Switching is eager (CR0.TS never set): the scheduler saves and loads
+ * the areas of user threads; kernel threads own no state and borrow
+ * whatever is loaded.
  *
  * User data is never fed to XRSTOR/FXRSTOR unchecked: fpu_from_sigframe
- * rejects reserved MXCSR bits and unknown state components, which would
- * make the restore fault in the kernel.
+ * rejects everything that would make the restore raise #GP in the kernel
+ * (reserved MXCSR bits, XSTATE_BV bits outside XCR0, a compacted or
+ * non-zero reserved header).
  */
 #include <arch/fpu.h>
 #include <arch/cpu.h>
@@ -26,20 +35,79 @@
 #define CR4_OSFXSR     (1UL << 9)
 #define CR4_OSXMMEXCPT (1UL << 10)
 #define CR4_OSXSAVE    (1UL << 18)
-#define XFEATURES_KNOWN 0xe7ULL          /* x87 SSE AVX, opmask ZMM_Hi256 Hi16_ZMM */
-#define MAGIC1 0x46505853U
-#define MAGIC2 0x46505845U
-#define SW_BYTES 464                      /* offset of fpx_sw_bytes in the legacy area */
 
+#define XF_X87    (1ULL << 0)
+#define XF_SSE    (1ULL << 1)
+#define XF_AVX    (1ULL << 2)
+#define XF_AVX512 (7ULL << 5)             /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define NCOMP     8                       /* components weft may enable: 0..7 */
+
+/* The legacy (FXSAVE) region. */
+#define LEG_FCW     0
+#define LEG_MXCSR   24
+#define LEG_MXCSR_MASK 28
+#define LEG_ST      32                    /* 8 x 16 bytes */
+#define LEG_XMM     160                   /* 16 x 16 bytes */
+#define LEG_SW      464                   /* struct _fpx_sw_bytes, 48 bytes */
+#define LEG_SIZE    512
+#define HDR_SIZE    64                    /* XSAVE header at 512 */
+#define MXCSR_DEFAULT 0x1f80U
+#define FCW_DEFAULT   0x037fU
+
+enum fpu_insn { USE_FXSAVE, USE_XSAVE, USE_XSAVEOPT };
+
+static enum fpu_insn insn = USE_FXSAVE;
 static uint64_t xfeatures;               /* XCR0; 0 = FXSAVE only */
-static size_t area_size = 512;
-static bool use_xsaveopt;
-static uint32_t mxcsr_mask = 0xffbf;     /* refined from FXSAVE at init */
+static size_t area_size = LEG_SIZE;
+static uint32_t mxcsr_mask = 0xffbf;     /* the architectural default; refined at init */
+static uint32_t comp_off[NCOMP], comp_size[NCOMP]; /* standard-format layout, components 2.. */
 static bool initialized;
 
 static void xsetbv(uint32_t reg, uint64_t v)
 {
 	__asm__ volatile("xsetbv" : : "c"(reg), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+
+/* The XCR0 weft wants on this CPU (the same on every CPU of a machine). */
+static uint64_t choose_xfeatures(void)
+{
+	uint32_t a, b, c, d;
+	cpuid(0xd, 0, &a, &b, &c, &d);
+	uint64_t supported = ((uint64_t)d << 32) | a;
+	uint64_t want = XF_X87 | XF_SSE;
+	if (cpu_features.avx && (supported & XF_AVX)) {
+		want |= XF_AVX;
+		/* AVX-512 only as a whole: XCR0 must set all three or none. */
+		if (cpu_features.avx512f && (supported & XF_AVX512) == XF_AVX512)
+			want |= XF_AVX512;
+	}
+	return want;
+}
+
+static void describe(char *buf, size_t n)
+{
+	static const char *const names[NCOMP] = { "x87", "SSE", "AVX", NULL, NULL,
+						  "opmask", "ZMM_Hi256", "Hi16_ZMM" };
+	size_t len = 0;
+	buf[0] = 0;
+	for (unsigned i = 0; i < NCOMP; i++) {
+		if (!(xfeatures & (1ULL << i)) || !names[i])
+			continue;
+		size_t l = strlen(names[i]);
+		if (len + l + 2 > n)
+			break;
+		if (len)
+			buf[len++] = ' ';
+		memcpy(buf + len, names[i], l + 1);
+		len += l;
+	}
 }
 
 void fpu_init_cpu(void)
@@ -49,49 +117,65 @@ void fpu_init_cpu(void)
 	if (cpu_features.xsave)
 		cr4 |= CR4_OSXSAVE;
 	write_cr4(cr4);
-	if (cpu_features.xsave) {
-		uint32_t a, b, c, d;
-		cpuid(0xd, 0, &a, &b, &c, &d);
-		xfeatures = (((uint64_t)d << 32) | a) & XFEATURES_KNOWN;
-		if ((xfeatures & 0xe0) != 0xe0)
-			xfeatures &= ~0xe0ULL;        /* AVX-512 only as a whole */
+	if (!initialized && cpu_features.xsave)
+		xfeatures = choose_xfeatures();
+	if (xfeatures)
 		xsetbv(0, xfeatures);
-		cpuid(0xd, 0, &a, &b, &c, &d);    /* EBX: size for the enabled XCR0 */
-		area_size = (b + 63) & ~63U;
-		cpuid(0xd, 1, &a, &b, &c, &d);
-		use_xsaveopt = a & 1;
-	}
 	__asm__ volatile("fninit");
-	if (!initialized) {
-		static uint8_t probe[512] __attribute__((aligned(16)));
-		__asm__ volatile("fxsave %0" : "=m"(probe));
-		uint32_t m;
-		memcpy(&m, probe + 28, 4);
-		if (m)
-			mxcsr_mask = m;
-		initialized = true;
-		pr_info("fpu: %s, features %#lx, area %lu bytes\n",
-			xfeatures ? (use_xsaveopt ? "XSAVEOPT" : "XSAVE") : "FXSAVE",
-			(unsigned long)xfeatures, (unsigned long)area_size);
+	if (initialized)
+		return;
+
+	if (xfeatures) {
+		uint32_t a, b, c, d;
+		cpuid(0xd, 0, &a, &b, &c, &d); /* EBX: the size for the XCR0 just set */
+		area_size = ((size_t)b + 63) & ~(size_t)63;
+		for (unsigned i = 2; i < NCOMP; i++) {
+			if (!(xfeatures & (1ULL << i)))
+				continue;
+			cpuid(0xd, i, &a, &b, &c, &d);
+			comp_size[i] = a;
+			comp_off[i] = b;
+		}
+		cpuid(0xd, 1, &a, &b, &c, &d);
+		insn = (a & 1) ? USE_XSAVEOPT : USE_XSAVE;
 	}
+	/* MXCSR_MASK: FXSAVE writes it (0 on old CPUs: use the default);
+	 * the buffer starts zeroed, as the SDM asks. */
+	static uint8_t probe[LEG_SIZE] __attribute__((aligned(16)));
+	__asm__ volatile("fxsaveq %0" : "=m"(probe));
+	uint32_t m = rd32(probe + LEG_MXCSR_MASK);
+	if (m)
+		mxcsr_mask = m;
+	initialized = true;
+
+	char names[64];
+	describe(names, sizeof names);
+	static const char *const insn_name[] = { "FXSAVE", "XSAVE", "XSAVEOPT" };
+	if (xfeatures)
+		pr_info("fpu: %s, features %#lx (%s), area %lu bytes, MXCSR mask %#x\n",
+			insn_name[insn], (unsigned long)xfeatures, names, (unsigned long)area_size,
+			mxcsr_mask);
+	else
+		pr_info("fpu: FXSAVE (no XSAVE), x87 SSE, area 512 bytes, MXCSR mask %#x\n",
+			mxcsr_mask);
 }
 
 size_t fpu_area_size(void) { return area_size; }
 uint64_t fpu_xfeatures(void) { return xfeatures; }
 
-/* kmalloc gives 16-byte alignment at least; XSAVE needs 64: over-allocate
- * and keep the real pointer just below the aligned area. */
+/* kmalloc guarantees KMALLOC_ALIGN (16) only; XSAVE needs 64. Over-
+ * allocate and keep kmalloc's pointer in the 8 bytes below the area. */
 void *fpu_area_alloc(void)
 {
-	uint8_t *raw = kmalloc(area_size + 64 + 8);
+	uint8_t *raw = kmalloc(area_size + 64 + sizeof(void *));
 	if (!raw)
 		return NULL;
-	uint8_t *a = (uint8_t *)(((uintptr_t)raw + 8 + 63) & ~(uintptr_t)63);
+	uintptr_t a = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
 	((void **)a)[-1] = raw;
-	/* XSAVE never writes the header's reserved bytes; they must be zero
-	 * for the area to be a valid signal frame later. */
-	memset(a, 0, area_size);
-	return a;
+	/* Zeroed: XSAVE never writes the header's reserved bytes, and an
+	 * area that is copied before its first restore must be defined. */
+	memset((void *)a, 0, area_size);
+	return (void *)a;
 }
 
 void fpu_area_free(void *area)
@@ -100,89 +184,155 @@ void fpu_area_free(void *area)
 		kfree(((void **)area)[-1]);
 }
 
+/* x87 registers empty, FCW default: what FNINIT leaves, in legacy layout. */
+static void legacy_init_x87(uint8_t *p)
+{
+	memset(p, 0, LEG_MXCSR);               /* FSW, FTW (abridged: all empty), FOP, FIP, FDP */
+	wr16(p + LEG_FCW, FCW_DEFAULT);
+	memset(p + LEG_ST, 0, LEG_XMM - LEG_ST);
+}
+
+static void legacy_init_sse(uint8_t *p) { memset(p + LEG_XMM, 0, 256); }
+
 void fpu_area_init(void *area)
 {
 	uint8_t *p = area;
 	memset(p, 0, area_size);
-	uint16_t fcw = 0x37f;
-	uint32_t mxcsr = 0x1f80;
-	memcpy(p, &fcw, 2);
-	memcpy(p + 24, &mxcsr, 4);
-	if (xfeatures) {
-		uint64_t bv = 3;                  /* x87 and SSE as written; the rest initial */
-		memcpy(p + 512, &bv, 8);
-	}
+	wr16(p + LEG_FCW, FCW_DEFAULT);
+	wr32(p + LEG_MXCSR, MXCSR_DEFAULT);
+	wr32(p + LEG_MXCSR_MASK, mxcsr_mask);
+	if (xfeatures)
+		wr64(p + LEG_SIZE, XF_X87 | XF_SSE); /* x87 and SSE as written; the rest initial */
 }
 
 void fpu_save(void *area)
 {
-	if (!xfeatures)
-		__asm__ volatile("fxsaveq (%0)" : : "r"(area) : "memory");
-	else if (use_xsaveopt)
+	if (__builtin_expect(insn == USE_XSAVEOPT, 1))
 		__asm__ volatile("xsaveoptq (%0)" : : "r"(area), "a"(-1), "d"(-1) : "memory");
-	else
+	else if (insn == USE_XSAVE)
 		__asm__ volatile("xsaveq (%0)" : : "r"(area), "a"(-1), "d"(-1) : "memory");
+	else
+		__asm__ volatile("fxsaveq (%0)" : : "r"(area) : "memory");
 }
 
 void fpu_restore(const void *area)
 {
-	if (!xfeatures)
-		__asm__ volatile("fxrstorq (%0)" : : "r"(area) : "memory");
-	else
+	if (__builtin_expect(insn != USE_FXSAVE, 1))
 		__asm__ volatile("xrstorq (%0)" : : "r"(area), "a"(-1), "d"(-1) : "memory");
+	else
+		__asm__ volatile("fxrstorq (%0)" : : "r"(area) : "memory");
 }
 
-size_t fpu_sigframe_size(void) { return area_size + 4; }
+uint32_t fpu_read_mxcsr_from_area(const void *area)
+{
+	return rd32((const uint8_t *)area + LEG_MXCSR);
+}
 
-void fpu_to_sigframe(const void *area, void *buf)
+uint16_t fpu_read_fcw_from_area(const void *area)
+{
+	const uint8_t *p = area;
+	if (xfeatures && !(rd64(p + LEG_SIZE) & XF_X87))
+		return FCW_DEFAULT;                /* x87 initial: the bytes may be stale */
+	return rd16(p + LEG_FCW);
+}
+
+uint16_t fpu_read_fsw_from_area(const void *area)
+{
+	const uint8_t *p = area;
+	if (xfeatures && !(rd64(p + LEG_SIZE) & XF_X87))
+		return 0;
+	return rd16(p + 2);
+}
+
+size_t fpu_sigframe_size(void) { return xfeatures ? area_size + 4 : LEG_SIZE; }
+
+int fpu_to_sigframe(const void *area, void *buf)
 {
 	uint8_t *b = buf;
 	memcpy(b, area, area_size);
-	/* struct _fpx_sw_bytes: magic1, extended_size, xfeatures, xstate_size */
-	uint32_t sw[12] = { 0 };
-	sw[0] = xfeatures ? MAGIC1 : 0;
-	sw[1] = (uint32_t)area_size + 4;
-	sw[2] = (uint32_t)xfeatures;
-	sw[3] = (uint32_t)(xfeatures >> 32);
-	sw[4] = (uint32_t)area_size;
-	memcpy(b + SW_BYTES, sw, sizeof sw);
-	uint32_t m2 = MAGIC2;
-	memcpy(b + area_size, &m2, 4);
+	memset(b + LEG_SW, 0, LEG_SIZE - LEG_SW);
+	if (!xfeatures)
+		return 0;
+	/* A component whose XSTATE_BV bit is clear is in its initial state,
+	 * and XSAVEOPT did not write its bytes: write the initial values.
+	 * x87 and SSE are then marked present, as Linux does, so a program
+	 * that edits only the legacy part gets its edits restored. */
+	uint64_t bv = rd64(b + LEG_SIZE);
+	if (!(bv & XF_X87))
+		legacy_init_x87(b);
+	if (!(bv & XF_SSE))
+		legacy_init_sse(b);
+	for (unsigned i = 2; i < NCOMP; i++)
+		if ((xfeatures & (1ULL << i)) && !(bv & (1ULL << i)))
+			memset(b + comp_off[i], 0, comp_size[i]);
+	bv = (bv & xfeatures) | XF_X87 | XF_SSE;
+	memset(b + LEG_SIZE, 0, HDR_SIZE);
+	wr64(b + LEG_SIZE, bv);
+	/* struct _fpx_sw_bytes */
+	wr32(b + LEG_SW + 0, FP_XSTATE_MAGIC1);
+	wr32(b + LEG_SW + 4, (uint32_t)fpu_sigframe_size()); /* extended_size */
+	wr64(b + LEG_SW + 8, xfeatures);
+	wr32(b + LEG_SW + 16, (uint32_t)area_size);         /* xstate_size */
+	wr32(b + area_size, FP_XSTATE_MAGIC2);
+	return 0;
+}
+
+/* Components (bit set) lying wholly inside the first `size` bytes. */
+static uint64_t components_within(uint32_t size)
+{
+	uint64_t m = XF_X87 | XF_SSE;
+	for (unsigned i = 2; i < NCOMP; i++)
+		if ((xfeatures & (1ULL << i)) && comp_off[i] + comp_size[i] <= size)
+			m |= 1ULL << i;
+	return m;
 }
 
 int fpu_from_sigframe(void *area, const void *buf, size_t len)
 {
 	const uint8_t *b = buf;
-	if (len < 512)
+	uint8_t *a = area;
+	if (len < LEG_SIZE)
 		return -EINVAL;
-	uint32_t mxcsr;
-	memcpy(&mxcsr, b + 24, 4);
-	if (mxcsr & ~mxcsr_mask)
+	/* FXRSTOR and XRSTOR raise #GP on a reserved MXCSR bit. */
+	if (rd32(b + LEG_MXCSR) & ~mxcsr_mask)
 		return -EINVAL;
-	uint32_t magic1, m2 = 0;
-	memcpy(&magic1, b + SW_BYTES, 4);
-	bool full = xfeatures && magic1 == MAGIC1 && len >= area_size + 4;
-	if (full)
-		memcpy(&m2, b + area_size, 4);
-	if (full && m2 == MAGIC2) {
-		uint64_t bv, hdr[8];
-		memcpy(hdr, b + 512, 64);
-		bv = hdr[0];
-		if ((bv & ~xfeatures) || hdr[1] /* XCOMP_BV: standard format only */)
-			return -EINVAL;
-		for (int i = 2; i < 8; i++)
-			if (hdr[i])
-				return -EINVAL;   /* reserved header bytes must be zero */
-		memcpy(area, b, area_size);
+	if (!xfeatures) {
+		memcpy(a, b, LEG_SIZE);
+		memset(a + LEG_SW, 0, LEG_SIZE - LEG_SW);
 		return 0;
 	}
-	/* Only the legacy part: the rest of the state returns to initial. */
-	uint8_t *a = area;
-	memcpy(a, b, 512);
-	if (xfeatures) {
-		memset(a + 512, 0, area_size - 512);
-		uint64_t bv = 3;
-		memcpy(a + 512, &bv, 8);
+
+	/* The extended state counts only with both magic numbers and sizes
+	 * that make sense (the checks Linux makes; else: legacy part only). */
+	uint32_t magic1 = rd32(b + LEG_SW), ext_size = rd32(b + LEG_SW + 4);
+	uint64_t sw_features = rd64(b + LEG_SW + 8);
+	uint32_t xsize = rd32(b + LEG_SW + 16);
+	bool full = magic1 == FP_XSTATE_MAGIC1 && xsize >= LEG_SIZE + HDR_SIZE &&
+		    xsize <= area_size && xsize <= ext_size && (size_t)xsize + 4 <= len &&
+		    rd32(b + xsize) == FP_XSTATE_MAGIC2;
+	if (!full) {
+		memcpy(a, b, LEG_SIZE);
+		memset(a + LEG_SW, 0, area_size - LEG_SW);
+		wr64(a + LEG_SIZE, XF_X87 | XF_SSE);   /* the rest: initial */
+		return 0;
 	}
+
+	/* XRSTOR (standard form) raises #GP on XSTATE_BV bits outside XCR0
+	 * and on non-zero header bytes 8..23; weft wants 8..63 zero. */
+	uint64_t bv = rd64(b + LEG_SIZE);
+	if (bv & ~xfeatures)
+		return -EINVAL;
+	for (unsigned off = 8; off < HDR_SIZE; off += 8)
+		if (rd64(b + LEG_SIZE + off))
+			return -EINVAL;
+	/* Linux restores the components sw_bytes.xfeatures names and sets
+	 * the others initial; a component past xstate_size is not there. */
+	uint64_t keep = sw_features & components_within(xsize);
+	memcpy(a, b, xsize);
+	memset(a + xsize, 0, area_size - xsize);
+	memset(a + LEG_SW, 0, LEG_SIZE - LEG_SW);
+	wr64(a + LEG_SIZE, bv & keep);
+	if (!(keep & (XF_SSE | XF_AVX)))
+		wr32(a + LEG_MXCSR, MXCSR_DEFAULT);    /* Linux: MXCSR not restored: initial */
 	return 0;
 }

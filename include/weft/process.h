@@ -66,6 +66,7 @@ struct process {
 	struct k_sigaction actions[NSIG];
 	uint64_t shared_pending;       /* kill(): for any thread that does not block it */
 	struct k_siginfo shared_info[NSIG];
+	uint8_t shared_rt_extra[NSIG]; /* queued real-time instances beyond the first */
 	struct wait_queue sigwait;     /* threads in rt_sigtimedwait */
 
 	uint8_t *iobitmap;             /* ioperm(): 8 KiB, bit clear = allowed; or NULL */

@@ -1,49 +1,168 @@
-/* t_threads - 100 threads created and joined, each returning its own
- * value; distinct thread ids; TLS (__thread) values per thread. */
+/* t_threads - clone-based threads as musl's pthreads use them: 100 threads
+ * alive at once, each with its own thread ID, pthread_self and return
+ * value; the process ID is shared; join collects exactly what each thread
+ * returned; detached threads (which unmap their own stack on exit) come
+ * and go; a thread can create and join threads of its own. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
-#include <unistd.h>
+#include <string.h>
 #include <sys/syscall.h>
-#include "../lib/tap.h"
+#include <unistd.h>
+#include "tap.h"
 
-#define N 100
-static __thread long tls_value = -1;
-static long tids[N];
+#define NTHREADS 100
+#define NDETACHED 20
 
-static void *worker(void *arg)
+struct slot {
+	int index;
+	pid_t tid, pid;
+	pthread_t self;
+};
+
+static struct slot slots[NTHREADS];
+static pthread_barrier_t all_alive;
+
+static pid_t gettid_raw(void)
 {
-	long i = (long)arg;
-	tls_value = i * 7;
-	tids[i] = syscall(SYS_gettid);
-	for (int k = 0; k < 3; k++)
-		sched_yield();
-	return (void *)(tls_value == i * 7 ? i * 3 + 1 : -1);
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* Record identity, wait until all 100 exist (so thread IDs cannot have been
+ * reused), then return a value only this thread would return. */
+static void *member(void *arg)
+{
+	struct slot *s = arg;
+	s->tid = gettid_raw();
+	s->pid = getpid();
+	s->self = pthread_self();
+	pthread_barrier_wait(&all_alive);
+	return (void *)(uintptr_t)(0x1000 + 7 * s->index);
+}
+
+static int detached_done;
+
+static void *detached(void *arg)
+{
+	(void)arg;
+	sched_yield();
+	__atomic_add_fetch(&detached_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A thread that runs threads: creation is not a main-thread privilege. */
+static void *leaf(void *arg)
+{
+	return (void *)((uintptr_t)arg * 3);
+}
+
+static void *parent(void *arg)
+{
+	(void)arg;
+	pthread_t kids[4];
+	uintptr_t sum = 0;
+	for (uintptr_t i = 0; i < 4; i++)
+		if (pthread_create(&kids[i], NULL, leaf, (void *)(i + 1)))
+			return NULL;
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(kids[i], &r);
+		sum += (uintptr_t)r;
+	}
+	return (void *)sum;
 }
 
 int main(void)
 {
-	plan(5);
-	pthread_t th[N];
+	plan(12);
+	pid_t main_tid = gettid_raw(), pid = getpid();
+	ok(main_tid == pid, "the main thread's TID is the process ID (%d)", pid);
+
+	pthread_t th[NTHREADS];
 	int created = 0;
-	for (long i = 0; i < N; i++)
-		created += pthread_create(&th[i], NULL, worker, (void *)i) == 0;
-	ok(created == N, "%d of %d threads created", created, N);
-	int right = 0;
-	for (long i = 0; i < N; i++) {
-		void *r = NULL;
-		if (i < created && pthread_join(th[i], &r) == 0 && (long)r == i * 3 + 1)
-			right++;
+	pthread_barrier_init(&all_alive, NULL, NTHREADS + 1);
+	for (int i = 0; i < NTHREADS; i++) {
+		slots[i].index = i;
+		if (pthread_create(&th[i], NULL, member, &slots[i]) != 0)
+			break;
+		created++;
 	}
-	ok(right == N, "%d of %d joined with their own value (and kept their TLS)", right, N);
-	int distinct = 1;
-	for (int i = 0; i < N; i++)
-		for (int j = i + 1; j < N; j++)
-			if (tids[i] == tids[j] || tids[i] <= 0)
-				distinct = 0;
-	ok(distinct, "every thread had its own tid");
-	ok(tls_value == -1, "the main thread's TLS value is untouched");
-	ok(syscall(SYS_gettid) == getpid(), "the main thread's tid is the pid");
+	ok(created == NTHREADS, "created %d threads", created);
+	if (created != NTHREADS) {
+		/* The barrier would never open: give up loudly. */
+		diag("cannot continue without all threads");
+		_exit(1);
+	}
+	pthread_barrier_wait(&all_alive);
+
+	int joined = 0, values = 1;
+	for (int i = 0; i < NTHREADS; i++) {
+		void *r = NULL;
+		if (pthread_join(th[i], &r) == 0)
+			joined++;
+		if ((uintptr_t)r != (uintptr_t)(0x1000 + 7 * i)) {
+			if (values)
+				diag("thread %d returned %p", i, r);
+			values = 0;
+		}
+	}
+	ok(joined == NTHREADS, "joined %d threads", joined);
+	ok(values, "each join returned that thread's own value");
+
+	int same_pid = 1, tid_distinct = 1, tid_not_main = 1, self_distinct = 1, self_match = 1;
+	for (int i = 0; i < NTHREADS; i++) {
+		same_pid &= slots[i].pid == pid;
+		tid_not_main &= slots[i].tid != main_tid && slots[i].tid > 0;
+		self_match &= pthread_equal(slots[i].self, th[i]) != 0;
+		for (int j = 0; j < i; j++) {
+			tid_distinct &= slots[i].tid != slots[j].tid;
+			self_distinct &= !pthread_equal(slots[i].self, slots[j].self);
+		}
+	}
+	ok(same_pid, "every thread sees the same getpid()");
+	ok(tid_not_main, "every thread has a positive TID other than the main thread's");
+	ok(tid_distinct, "the %d live threads have distinct TIDs", NTHREADS);
+	ok(self_distinct, "pthread_self() differs between the threads");
+	ok(self_match, "pthread_self() inside equals what pthread_create reported");
+	pthread_barrier_destroy(&all_alive);
+
+	/* Detached threads: nobody joins them; musl frees their stacks from
+	 * the exiting thread itself (munmap, then exit without a stack). */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	int dcreated = 0;
+	for (int i = 0; i < NDETACHED; i++) {
+		pthread_t t;
+		if (pthread_create(&t, &attr, detached, NULL) == 0)
+			dcreated++;
+	}
+	for (int spin = 0; spin < 100000 &&
+	     __atomic_load_n(&detached_done, __ATOMIC_SEQ_CST) < dcreated; spin++)
+		sched_yield();
+	ok(dcreated == NDETACHED && detached_done == NDETACHED,
+	   "%d detached threads ran to completion", detached_done);
+	pthread_attr_destroy(&attr);
+
+	pthread_t p;
+	void *sum = NULL;
+	int e = pthread_create(&p, NULL, parent, NULL);
+	if (!e)
+		pthread_join(p, &sum);
+	ok(!e && (uintptr_t)sum == 3 * (1 + 2 + 3 + 4), "a thread created and joined 4 threads of its own");
+
+	/* Many short-lived threads in sequence: IDs and stacks get recycled. */
+	int cycles = 0;
+	for (int i = 0; i < 200; i++) {
+		pthread_t t;
+		void *r = NULL;
+		if (pthread_create(&t, NULL, leaf, (void *)(uintptr_t)i) != 0 ||
+		    pthread_join(t, &r) != 0 || (uintptr_t)r != (uintptr_t)(3 * i))
+			break;
+		cycles++;
+	}
+	ok(cycles == 200, "200 create/join cycles in a row (%d)", cycles);
 	return done();
 }
