@@ -16,6 +16,7 @@
 #define KMALLOC_POISON(a, n)   ASAN_POISON_MEMORY_REGION((a), (n))
 #define KMALLOC_UNPOISON(a, n) ASAN_UNPOISON_MEMORY_REGION((a), (n))
 #include "../../mm/kmalloc.c"
+#include "../../lib/string.c"  /* kzalloc uses memset (weft_memset here) */
 
 /* ---- simulated page allocator ---- */
 
