@@ -207,7 +207,7 @@ static int find_in(const uint8_t *buf, size_t n, const char *path)
 {
 	const void *d;
 	size_t s;
-	uint8_t *c = copy_of(buf, n);
+	uint8_t *c = buf ? copy_of(buf, n) : NULL;
 	int r = cpio_find(c, n, path, &d, &s);
 
 	free(c);
@@ -225,12 +225,12 @@ static void test_malformed(void)
 	struct cpio_entry e;
 
 	ok(find_in(a, len, "f") == 0, "the one-file archive is good");
-	ok(cpio_find(NULL, 0, "f", (const void **)&c, &len) == -EINVAL, "NULL archive: -EINVAL");
+	ok(find_in(NULL, 0, "f") == -EINVAL, "NULL archive: -EINVAL");
 	ok(find_in(a, 0, "f") == -EINVAL, "empty archive: -EINVAL");
 	ok(find_in(t, tlen, "f") == -ENOENT, "trailer only: -ENOENT");
 	cpio_iter_init(&it, t, tlen);
 	ok(cpio_next(&it, &e) == 0, "trailer only: iteration ends at once");
-	ok(find_in(a, 116 + 8, "f") == -EINVAL, "no trailer: -EINVAL even for a file before it");
+	ok(find_in(a, 120, "f") == -EINVAL, "no trailer: -EINVAL even for a file before it");
 	ok(find_in(a, len - 1, "f") == 0, "trailer missing its last padding byte: fine");
 	ok(find_in(a, len - 3, "f") == 0, "trailer cut just after its NUL: fine");
 	ok(find_in(a, len - 4, "f") == -EINVAL, "trailer without its NUL: -EINVAL");
@@ -243,7 +243,7 @@ static void test_malformed(void)
 		{ "space in ino", 6, " 0000001", -EINVAL },
 		{ "uppercase hex accepted", 14, "000081A4", 0 },
 		{ "non-hex in check field", 102, "0000000x", -EINVAL },
-		{ "non-hex in the trailer's header", 124 + 14, "zzzzzzzz", -EINVAL },
+		{ "non-hex in the trailer's header", 120 + 14, "zzzzzzzz", -EINVAL },
 		{ "namesize 0", 94, "00000000", -EINVAL },
 		{ "namesize 1 (empty name)", 94, "00000001", -EINVAL },
 		{ "namesize 3: no NUL at its end", 94, "00000003", -EINVAL },
@@ -266,6 +266,13 @@ static void test_malformed(void)
 	c = copy_of(a, len);
 	c[110] = '\0';
 	ok(find_in(c, len, "f") == -EINVAL, "name with its NUL first -> -EINVAL");
+	free(c);
+
+	/* An empty name (namesize 1, just the NUL) is not a name. */
+	static const struct ent noname[] = { { "", FILE_MODE, "x" } };
+	size_t nlen;
+	c = build(noname, 1, &nlen);
+	ok(find_in(c, nlen, "") == -EINVAL, "entry with an empty name -> -EINVAL");
 	free(c);
 
 	/* Data after the trailer is ignored. */
