@@ -27,12 +27,13 @@
 
 #define PAGE_MASK     4095u
 
+/* The n-byte little-endian number at p. */
 static uint64_t rd(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
 
-	while (n--)
-		v = v << 8 | p[n];
+	for (unsigned i = n; i > 0; i--)
+		v = v << 8 | p[i - 1];
 	return v;
 }
 
@@ -73,7 +74,7 @@ static int add_load(struct elf_image *out, const struct elf_segment *s, size_t l
 
 	if (why)
 		return reject(out, why);
-	if ((s->vaddr - s->offset) & PAGE_MASK)
+	if ((s->vaddr & PAGE_MASK) != (s->offset & PAGE_MASK))
 		return reject(out, "segment's address and file offset differ modulo 4096");
 	if (s->memsz == 0)
 		return 0;
@@ -100,7 +101,7 @@ static int add_tls(struct elf_image *out, const struct elf_segment *s, size_t le
 		return reject(out, "more than one TLS segment");
 	if (why)
 		return reject(out, why);
-	if (s->align & (s->align - 1))
+	if (s->align > 1 && (s->align & (s->align - 1)))
 		return reject(out, "TLS alignment is not a power of two");
 	out->tls = *s;
 	out->has_tls = true;
