@@ -105,6 +105,23 @@ static int fault_in_word(uint64_t uaddr, bool write)
 	return write ? user_cmpxchg32(uaddr, &v, v) : 0;
 }
 
+/* Lock b and read the futex word: 0 with the lock held and *val set, or
+ * -EFAULT (lock not held). A word that is not resident cannot be faulted
+ * in under the spinlock: drop it, fault the page in (write: for words we
+ * will cmpxchg), and try again. */
+static int lock_and_read(struct bucket *b, uint64_t uaddr, bool write, uint32_t *val,
+			 unsigned long *flags)
+{
+	for (;;) {
+		*flags = spin_lock_irqsave(&b->lock);
+		if (read_word_atomic(uaddr, val) == 0)
+			return 0;
+		spin_unlock_irqrestore(&b->lock, *flags);
+		if (fault_in_word(uaddr, write) < 0)
+			return -EFAULT;
+	}
+}
+
 static void wake_waiter(struct futex_waiter *w)
 {
 	list_del(&w->link);
@@ -181,14 +198,10 @@ static long futex_wait(uint64_t uaddr, uint32_t val, int64_t deadline, uint32_t 
 	struct bucket *b = bucket_of(mm, uaddr);
 	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = bitset, .t = t, .b = b };
 	for (;;) {
-		unsigned long f = spin_lock_irqsave(&b->lock);
+		unsigned long f;
 		uint32_t cur;
-		if (read_word_atomic(uaddr, &cur) < 0) {
-			spin_unlock_irqrestore(&b->lock, f);
-			if (fault_in_word(uaddr, false) < 0)
-				return -EFAULT;
-			continue;
-		}
+		if (lock_and_read(b, uaddr, false, &cur, &f) < 0)
+			return -EFAULT;
 		if (cur != val) {
 			spin_unlock_irqrestore(&b->lock, f);
 			return -EAGAIN;
@@ -363,14 +376,10 @@ static long futex_lock_pi(uint64_t uaddr, int64_t deadline, bool try_only)
 	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = FUTEX_BITSET_ANY, .t = t,
 				  .b = b, .pi = true };
 	for (;;) {
-		unsigned long f = spin_lock_irqsave(&b->lock);
+		unsigned long f;
 		uint32_t cur;
-		if (read_word_atomic(uaddr, &cur) < 0) {
-			spin_unlock_irqrestore(&b->lock, f);
-			if (fault_in_word(uaddr, true) < 0)
-				return -EFAULT;
-			continue;
-		}
+		if (lock_and_read(b, uaddr, true, &cur, &f) < 0)
+			return -EFAULT;
 		uint32_t owner = cur & FUTEX_TID_MASK;
 		if (owner == tid) {
 			spin_unlock_irqrestore(&b->lock, f);
@@ -425,14 +434,10 @@ static long futex_unlock_pi(uint64_t uaddr)
 		return -EFAULT;
 	struct bucket *b = bucket_of(mm, uaddr);
 	for (;;) {
-		unsigned long f = spin_lock_irqsave(&b->lock);
+		unsigned long f;
 		uint32_t cur;
-		if (read_word_atomic(uaddr, &cur) < 0) {
-			spin_unlock_irqrestore(&b->lock, f);
-			if (fault_in_word(uaddr, true) < 0)
-				return -EFAULT;
-			continue;
-		}
+		if (lock_and_read(b, uaddr, true, &cur, &f) < 0)
+			return -EFAULT;
 		if ((cur & FUTEX_TID_MASK) != tid) {
 			spin_unlock_irqrestore(&b->lock, f);
 			return -EPERM;
