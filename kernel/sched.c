@@ -38,7 +38,7 @@ struct __attribute__((aligned(128))) runqueue {
 	spinlock_t lock;
 	struct thread *heap;          /* runnable threads, not counting `curr` */
 	unsigned nr_running;
-	uint64_t slice;               /* slice length for nr_running; 0 = alone, no slice */
+	uint64_t slice;               /* slice length for nr_running; SLICE_NONE when alone */
 	uint64_t min_vruntime;        /* never decreases; floor for wakers */
 	uint64_t seq;
 	struct thread *idle;
@@ -56,7 +56,7 @@ static void set_nr_running(struct runqueue *rq, unsigned n)
 {
 	rq->nr_running = n;
 	if (!n) {
-		rq->slice = 0;
+		rq->slice = SLICE_NONE; /* alone: slice_end = now + SLICE_NONE, i.e. none */
 		return;
 	}
 	uint64_t s = SCHED_LATENCY_NS / (n + 1);
@@ -136,44 +136,72 @@ static void enqueue(struct runqueue *rq, struct thread *t)
 	set_nr_running(rq, rq->nr_running + 1);
 }
 
+/* Take the first thread out of the heap. A thread outside the heap keeps
+ * NULL links and rank 1 (the switch fast path relies on it: see
+ * __schedule()). */
+static inline struct thread *pop_top(struct runqueue *rq)
+{
+	struct thread *t = rq->heap;
+	rq->heap = heap_merge(t->heap_left, t->heap_right);
+	make_node(t);
+	return t;
+}
+
 /* The running thread `prev` goes back in the queue and the first thread
  * comes out, as one operation: if prev is still strictly first it simply
- * keeps the CPU; otherwise the top's two subtrees and prev make the new
- * heap. nr_running does not change. (Equal vruntimes go to the waiting
- * thread: a yield lets an equal run. prev keeps its old heap_seq: having
- * just run, it cannot tie with the threads that waited.) */
-static inline struct thread *requeue_and_pick(struct runqueue *rq, struct thread *prev)
+ * keeps the CPU (unless it yields: then any waiting thread goes first);
+ * otherwise the top's two subtrees and prev make the new heap.
+ * nr_running does not change. (Equal vruntimes go to the waiting thread.
+ * prev keeps its old heap_seq: having just run, it cannot tie with the
+ * threads that waited.) */
+static struct thread *requeue_and_pick(struct runqueue *rq, struct thread *prev, bool yield)
 {
 	struct thread *top = rq->heap;
-	if (!top || (int64_t)(prev->vruntime - top->vruntime) < 0)
+	if (!top || (!yield && (int64_t)(prev->vruntime - top->vruntime) < 0))
 		return prev;
-	make_node(prev);
-	rq->heap = heap_merge(heap_merge(top->heap_left, top->heap_right), prev);
+	pop_top(rq);
+	rq->heap = heap_merge(rq->heap, prev);
 	return top;
 }
 
 static struct thread *dequeue_min(struct runqueue *rq)
 {
-	struct thread *t = rq->heap;
-	if (t) {
-		rq->heap = heap_merge(t->heap_left, t->heap_right);
-		set_nr_running(rq, rq->nr_running - 1);
-	}
-	return t;
+	if (!rq->heap)
+		return NULL;
+	set_nr_running(rq, rq->nr_running - 1);
+	return pop_top(rq);
 }
 
 /* --- accounting ------------------------------------------------------------ */
+
+/* Weight of a default-priority thread: its vruntime advances at the rate
+ * of real time, with no multiply or divide (the switch fast path). The
+ * idle thread's weight is 0, which sends it down the general paths. */
+#define NICE_0_WEIGHT 1024
+
+/* Charge t for delta ns of CPU (its exec_start_ns is the caller's to move).
+ * False for the idle thread, whose time counts as the CPU's idle time. */
+static inline bool charge(struct runqueue *rq, struct thread *t, uint64_t delta)
+{
+	t->cpu_time_ns += delta;
+	if (__builtin_expect(t->weight == NICE_0_WEIGHT, 1)) {
+		t->vruntime += delta;
+		return true;
+	}
+	if (t->idle) {
+		rq->idle_ns += delta;
+		return false;
+	}
+	t->vruntime += delta * NICE_0_WEIGHT / t->weight;
+	return true;
+}
 
 /* Charge the running thread for the time since it last was charged. */
 static inline void update_curr(struct runqueue *rq, struct thread *t, uint64_t now)
 {
 	uint64_t delta = now - t->exec_start_ns;
 	t->exec_start_ns = now;
-	t->cpu_time_ns += delta;
-	if (t->idle)
-		rq->idle_ns += delta;
-	else
-		t->vruntime += delta * 1024 / t->weight;
+	charge(rq, t, delta);
 }
 
 /* min_vruntime follows the smallest vruntime on the CPU (running or
@@ -219,7 +247,7 @@ static void start_slice(struct runqueue *rq, struct thread *t)
 {
 	unsigned cpu = (unsigned)t->cpu;
 	struct percpu *c = this_cpu();
-	if (cpu != c->cpu_id || c->slice_end != SLICE_NONE || c->current->idle)
+	if (cpu != c->cpu_id || c->slice_end < SLICE_NONE || c->current->idle)
 		return; /* remote CPUs: the reschedule IPI comes with issue 5 */
 	uint64_t now = clock_monotonic_ns();
 	c->slice_end = now + rq->slice;
@@ -242,8 +270,32 @@ void sched_tick(void)
 
 /* --- switching ---------------------------------------------------------------- */
 
-static __attribute__((noreturn, noinline, cold)) void report_atomic(struct thread *t)
+/*
+ * A switch, step by step (every yield, sleep and preemption):
+ *
+ *   __schedule()   prev's stack, interrupts off: take the run-queue lock,
+ *                  charge prev, choose next, make it current (TSS.RSP0
+ *                  follows), give it a slice;
+ *   switch_to()    switch.S: callee-saved registers and RSP;
+ *   after it       next's stack: prev->on_cpu = false (prev may now run
+ *                  elsewhere, or be freed), unlock; rare work (user state,
+ *                  a zombie to reap, the LAPIC to re-arm) is flagged in
+ *                  percpu.after_switch and done by after_switch_work().
+ *
+ * The fast path handles the shapes that dominate - prev goes back in the
+ * queue (or sleeps) and the thread to run is a heap leaf, a default-weight
+ * prev, an uncontended lock - with no calls but switch_to(), so the
+ * compiler keeps everything in scratch registers: no saves beyond the ones
+ * switch_to() itself makes. Everything else goes to schedule_general(),
+ * which is the same steps without the shortcuts.
+ */
+#define AFTER_SWITCH_USER  1u  /* prev or next has user state: user_switch_state() */
+#define AFTER_SWITCH_REAP  2u  /* prev exited: free it if detached */
+#define AFTER_SWITCH_TIMER 4u  /* the new slice ends before the LAPIC's armed deadline */
+
+static __attribute__((noreturn, noinline, cold)) void report_atomic(void)
 {
+	struct thread *t = current();
 	struct trap_catch *tc = this_cpu()->trap_catch;
 	pr_emerg("BUG: scheduling while atomic: thread '%s' (tid %d) on CPU %u, preempt count "
 		 "%u, irq depth %u\n", t->name, t->tid, cpu_id(), preempt_count(),
@@ -257,110 +309,186 @@ static __attribute__((noreturn, noinline, cold)) void report_atomic(struct threa
 	panic("scheduling while atomic (a spinlock is held or we are in an interrupt)");
 }
 
-/* Finish a switch on the incoming thread's stack: prev's stack is no longer
- * in use, so from here on it may be woken onto any CPU, or freed. */
-static inline void finish_switch(struct thread *prev)
+/* The rare part of finishing a switch, on the incoming thread's stack with
+ * interrupts off and the run-queue lock held. prev is the thread switched
+ * away from, or NULL when the running thread kept the CPU. */
+static __attribute__((noinline)) void after_switch_work(struct thread *prev)
 {
-	__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
-	spin_release_raw(&this_rq()->lock);
-	struct mm *drop = percpu_read(mm_drop);
-	if (__builtin_expect(drop != NULL, 0)) {
-		/* An address space the switch unloaded (user_switch_state). */
-		percpu_write(mm_drop, (struct mm *)0);
+	struct percpu *c = this_cpu();
+	unsigned work = c->after_switch;
+	c->after_switch = 0;
+	if (work & AFTER_SWITCH_USER)
+		user_switch_state(c, prev, c->current); /* before prev may run elsewhere */
+	if (prev)
+		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+	spin_release_raw(&c->rq->lock);
+	struct mm *drop = c->mm_drop;
+	if (drop) {
+		/* An address space user_switch_state() unloaded. */
+		c->mm_drop = NULL;
 		mm_put(drop);
 	}
-	if (__builtin_expect(prev->state == THREAD_ZOMBIE, 0))
+	if (work & AFTER_SWITCH_REAP)
 		thread_reap_if_detached(prev);
+	if (work & AFTER_SWITCH_TIMER)
+		timer_program(clock_monotonic_ns());
 }
 
 /*
- * Under the run-queue lock, interrupts off: charge prev for its time,
- * choose the next thread, give it a slice and make it this CPU's current
- * thread. Returns next, which is prev itself when prev keeps the CPU.
- *
- * preempt: prev is being preempted (or yields), not going to sleep: it
- * stays runnable whatever its state says (it may have been preempted
- * between prepare_to_wait() and its condition check; it will simply look
- * again).
- *
- * Kept out of line and free of calls on its common path, so that the
- * caller, which must keep registers across switch_to(), keeps only two.
+ * Run next on this CPU: run-queue lock held, interrupts off, prev charged
+ * and (if it stays runnable) already back in the queue. Returns on prev's
+ * stack when prev runs again, with the lock released; or at once when
+ * next == prev.
  */
-static __attribute__((noinline)) struct thread *pick_next(struct thread *prev, bool preempt)
+static inline __attribute__((always_inline)) void run_next(struct percpu *c,
+		struct runqueue *rq, struct thread *prev, struct thread *next, uint64_t now)
+{
+	next->state = THREAD_RUNNING;
+	next->exec_start_ns = now;
+	uint64_t end = now + rq->slice;    /* a slice only when others wait */
+	c->slice_end = end;
+	if (__builtin_expect(end < c->timer_armed, 0))
+		c->after_switch |= AFTER_SWITCH_TIMER;
+	if (next == prev) {
+		spin_release_raw(&rq->lock);
+		if (__builtin_expect(c->after_switch != 0, 0))
+			after_switch_work(NULL);
+		return;
+	}
+	rq->switches++;
+	next->nr_switches++;
+	next->on_cpu = true;
+	c->current = next;
+	c->kernel_stack_top = c->tss.rsp[0] = next->stack.top; /* TSS.RSP0 follows */
+	/* User threads: FPU state, FS base, address space, I/O bitmap. */
+	if (__builtin_expect((uintptr_t)prev->fpu | (uintptr_t)next->mm, 0))
+		c->after_switch |= AFTER_SWITCH_USER;
+	prev = switch_to(prev, next);
+	/* Running as `next` again, some time later, perhaps on another CPU;
+	 * `prev` is whichever thread switched to us. */
+	if (__builtin_expect(percpu_read(after_switch) != 0, 0)) {
+		after_switch_work(prev);
+	} else {
+		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+		spin_release_raw(&percpu_read(rq)->lock);
+	}
+}
+
+/* Why __schedule() runs. */
+enum sched_mode {
+	SCHED_SLEEP,    /* schedule(): prev sleeps in the state it set (RUNNING: it was woken) */
+	SCHED_PREEMPT,  /* prev is preempted: it keeps the CPU while it is fairly first */
+	SCHED_YIELD,    /* thread_yield(): any other runnable thread goes first */
+};
+
+/*
+ * Choose and run the next thread, the general way: run-queue lock held,
+ * interrupts off, prev charged. When preempted or yielding, prev stays
+ * runnable whatever its state says (it may have been preempted between
+ * prepare_to_wait() and its condition check; it will simply look again).
+ */
+static __attribute__((noinline)) void schedule_general(struct thread *prev,
+						       enum sched_mode mode, uint64_t now)
 {
 	struct percpu *c = this_cpu();
 	struct runqueue *rq = c->rq;
-	/* Interrupts are off, so no preempt count is needed; raw because the
-	 * lock is released by whichever thread runs next (finish_switch). */
-	spin_acquire_raw(&rq->lock);
-	uint64_t now = clock_monotonic_ns();
-	update_curr(rq, prev, now);
-	prev->need_resched = false;
-
 	struct thread *next;
 	if (!prev->idle && (prev->state == THREAD_RUNNING ||
-			    (preempt && prev->state != THREAD_ZOMBIE))) {
-		next = requeue_and_pick(rq, prev);
-		prev->state = THREAD_RUNNABLE;
+			    (mode != SCHED_SLEEP && prev->state != THREAD_ZOMBIE))) {
+		next = requeue_and_pick(rq, prev, mode == SCHED_YIELD);
+		if (next != prev)
+			prev->state = THREAD_RUNNABLE;
 	} else {
+		if (prev->state == THREAD_ZOMBIE)
+			c->after_switch |= AFTER_SWITCH_REAP;
+		if (prev->idle)
+			prev->state = THREAD_RUNNABLE; /* idle is never queued, but is ready */
 		next = dequeue_min(rq);
 		if (!next)
 			next = rq->idle;
-		if (prev->idle)
-			prev->state = THREAD_RUNNABLE; /* idle is never queued, but is ready */
 	}
-	next->state = THREAD_RUNNING;
-	next->exec_start_ns = now;
-	/* A slice only when someone waits (the caller re-arms the LAPIC if
-	 * this end comes before its armed deadline). */
-	c->slice_end = rq->nr_running ? now + rq->slice : SLICE_NONE;
-	if (next != prev) {
-		rq->switches++;
-		next->nr_switches++;
-		next->on_cpu = true;
-		next->cpu = (int)c->cpu_id;
-		c->current = next;
-		c->kernel_stack_top = c->tss.rsp[0] = next->stack.top; /* TSS.RSP0 follows */
-		/* User threads: FPU state, FS base, address space, I/O bitmap. */
-		if (__builtin_expect((uintptr_t)prev->fpu | (uintptr_t)next->mm, 0))
-			user_switch_state(c, prev, next);
-	}
-	return next;
+	run_next(c, rq, prev, next, now);
+}
+
+/* The run-queue lock was busy: wait for it, then go the general way. */
+static __attribute__((noinline)) void schedule_contended(enum sched_mode mode, uint8_t ticket)
+{
+	struct percpu *c = this_cpu();
+	spin_lock_wait(&c->rq->lock, ticket);
+	struct thread *prev = c->current;
+	uint64_t now = clock_monotonic_ns();
+	update_curr(c->rq, prev, now);
+	prev->need_resched = false;
+	schedule_general(prev, mode, now);
 }
 
 /*
- * The one place threads switch: every yield, sleep and preemption comes
- * through here. One clock read, one run-queue lock, and no timer
- * programming unless the new slice ends before the LAPIC fires anyway
- * (kernel/timer.c re-arms on an early interrupt).
+ * The one place threads switch. Interrupts must be on when it is called
+ * (they are off on return: the callers below restore them), preemption
+ * on, and no interrupt handler running.
  */
-static inline __attribute__((always_inline)) void __schedule(bool preempt)
+static inline __attribute__((always_inline)) void __schedule(enum sched_mode mode)
 {
-	struct thread *prev = percpu_read(current);
-	if (__builtin_expect(percpu_read(preempt_count) | percpu_read(irq_depth), 0))
-		report_atomic(prev);
-	unsigned long flags = local_irq_save();
-	struct thread *next = pick_next(prev, preempt);
-	if (next != prev) {
-		prev = switch_to(prev, next);
-		/* Running as `next` again, some time later, perhaps on another
-		 * CPU; `prev` is whichever thread switched to us. */
-		finish_switch(prev);
-	} else {
-		spin_release_raw(&this_rq()->lock);
+	if (__builtin_expect(in_atomic(), 0))
+		report_atomic();
+	local_irq_disable();
+	struct percpu *c = this_cpu();
+	struct runqueue *rq = c->rq;
+	struct thread *prev = c->current;
+	/* Raw: the lock is released by whichever thread runs next. */
+	uint8_t ticket;
+	if (__builtin_expect(!spin_take_ticket(&rq->lock, &ticket), 0)) {
+		schedule_contended(mode, ticket);
+		return;
 	}
-	if (__builtin_expect(percpu_read(slice_end) < percpu_read(timer_armed), 0))
-		timer_program(clock_monotonic_ns());
-	local_irq_restore(flags);
+	uint64_t now = clock_monotonic_ns();
+	prev->need_resched = false;
+	if (__builtin_expect(!charge(rq, prev, now - prev->exec_start_ns), 0)) {
+		schedule_general(prev, mode, now);  /* the idle thread */
+		return;
+	}
+	struct thread *top = rq->heap, *next;
+	if (mode != SCHED_SLEEP || prev->state == THREAD_RUNNING) {
+		/* prev stays runnable: it keeps the CPU while it is strictly
+		 * first (or alone, when it yields), else it swaps places with
+		 * the top, a leaf (a leaf's links are NULL, and so are prev's:
+		 * it is outside the heap). */
+		if (!top || (mode != SCHED_YIELD && (int64_t)(prev->vruntime - top->vruntime) < 0)) {
+			next = prev;
+		} else if (__builtin_expect(top->heap_left != NULL, 0)) {
+			schedule_general(prev, mode, now);
+			return;
+		} else {
+			rq->heap = prev;
+			prev->state = THREAD_RUNNABLE;
+			next = top;
+		}
+	} else {
+		/* prev sleeps: the top, if it is the only one, runs. */
+		if (__builtin_expect(!top || top->heap_left || prev->state == THREAD_ZOMBIE, 0)) {
+			schedule_general(prev, mode, now);
+			return;
+		}
+		rq->heap = NULL;
+		set_nr_running(rq, 0);
+		next = top;
+	}
+	run_next(c, rq, prev, next, now);
 }
 
-void schedule(void) { __schedule(false); }
+/* Callers must have interrupts on, except thread_exit(), which never
+ * comes back. */
+void schedule(void)
+{
+	__schedule(SCHED_SLEEP);
+	local_irq_enable();
+}
 
 /* A new thread's first code (switch.S thread_start) finishes the switch
  * that started it; interrupts are still off, and thread_start enables them. */
 void schedule_tail(struct thread *prev)
 {
-	finish_switch(prev);
+	after_switch_work(prev);
 }
 
 bool wake_up_thread(struct thread *t, unsigned states)
@@ -403,23 +531,28 @@ void preempt_schedule_irq(void)
 {
 	/* Interrupts are off: we are on entry.S's exit path with a trap frame
 	 * on this stack. The thread sleeps here, in the middle of whatever
-	 * it was doing, and resumes through the same IRETQ later. */
+	 * it was doing, and resumes through the same IRETQ later (interrupts
+	 * still off: __schedule() leaves them so). */
 	struct percpu *c = this_cpu();
 	runqueues[c->cpu_id].preemptions++;
 	while (current()->need_resched)
-		__schedule(true);
+		__schedule(SCHED_PREEMPT);
 }
 
 /* preempt_enable() found need-resched at count zero. */
 void preempt_schedule(void)
 {
-	if (irqs_enabled() && percpu_read(irq_depth) == 0)
-		__schedule(true);
+	if (irqs_enabled() && percpu_read(irq_depth) == 0) {
+		__schedule(SCHED_PREEMPT);
+		local_irq_enable();
+	}
 }
 
+/* Give the CPU to another runnable thread of this CPU, if there is one. */
 void thread_yield(void)
 {
-	__schedule(true);
+	__schedule(SCHED_YIELD);
+	local_irq_enable();
 }
 
 void sched_set_weight(struct thread *t, int prio, uint32_t weight)
@@ -468,9 +601,11 @@ void sched_init_cpu(struct thread *boot, struct thread *idle)
 	boot->cpu = (int)cpu_id();
 	boot->exec_start_ns = clock_monotonic_ns();
 	this_cpu()->current = boot;
-	this_cpu()->timer_armed = UINT64_MAX;
+	this_cpu()->timer_armed = TIMER_NEVER;
 	percpu_set_kernel_stack(boot->stack.top);
 	idle->idle = true;
+	idle->weight = 0;          /* charge() counts its time as idle time */
+	idle->heap_rank = boot->heap_rank = 1; /* outside the heap: see pop_top() */
 	idle->cpu = (int)cpu_id();
 	idle->state = THREAD_RUNNABLE;
 }

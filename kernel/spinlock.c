@@ -8,7 +8,7 @@
 
 /* Contended: our ticket is taken; spin on reads (no bus locking) until the
  * holder's release store hands the lock to us. */
-void spin_lock_wait(spinlock_t *l, uint16_t ticket)
+void spin_lock_wait(spinlock_t *l, uint8_t ticket)
 {
 	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
 		cpu_relax();
@@ -23,9 +23,9 @@ void spin_bad_unlock(const spinlock_t *l)
 bool spin_trylock(spinlock_t *l)
 {
 	preempt_disable();
-	uint32_t old = l->word;
-	if ((uint16_t)old != (uint16_t)(old >> 16) ||
-	    !__atomic_compare_exchange_n(&l->word, &old, old + SPIN_TICKET_ONE, false,
+	uint16_t old = l->word;
+	if ((uint8_t)old != (uint8_t)(old >> 8) ||
+	    !__atomic_compare_exchange_n(&l->word, &old, (uint16_t)(old + SPIN_TICKET_ONE), false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		preempt_enable();
 		return false;

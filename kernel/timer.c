@@ -47,9 +47,9 @@ static void program_locked(struct timer_cpu *tc, uint64_t now)
 		if (first->deadline < when)
 			when = first->deadline;
 	}
-	if (when == SLICE_NONE) {
+	if (when >= SLICE_NONE) {
 		lapic_timer_stop();
-		c->timer_armed = UINT64_MAX;
+		c->timer_armed = TIMER_NEVER;
 		return;
 	}
 	uint64_t ns = when > now ? when - now : 0;
@@ -114,7 +114,7 @@ bool timer_cancel(struct timer *t)
 static void timer_expire(void)
 {
 	struct timer_cpu *tc = &timer_cpus[cpu_id()];
-	this_cpu()->timer_armed = UINT64_MAX;   /* the one-shot has fired */
+	this_cpu()->timer_armed = TIMER_NEVER;   /* the one-shot has fired */
 	spin_lock(&tc->lock);
 	uint64_t now = clock_monotonic_ns();
 	while (!list_empty(&tc->pending)) {

@@ -19,6 +19,8 @@ _Static_assert(offsetof(struct percpu, kernel_stack_top) == PERCPU_KERNEL_STACK,
 _Static_assert(offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "percpu layout");
 _Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT, "percpu layout");
 _Static_assert(offsetof(struct percpu, preempt_count) == PERCPU_PREEMPT_COUNT, "percpu layout");
+_Static_assert(offsetof(struct percpu, irq_depth) == PERCPU_IRQ_DEPTH &&
+	       PERCPU_IRQ_DEPTH == PERCPU_PREEMPT_COUNT + 4, "in_atomic() reads both counts at once");
 _Static_assert(sizeof(struct tss) == 104, "TSS is 104 bytes");
 
 static struct percpu boot_cpu;
@@ -36,7 +38,7 @@ void percpu_init_boot(void)
 	/* Never NULL from here on: preempt_enable() reads current->need_resched. */
 	extern struct thread boot_thread;
 	boot_cpu.current = &boot_thread;
-	boot_cpu.timer_armed = UINT64_MAX;
+	boot_cpu.timer_armed = TIMER_NEVER;
 	boot_cpu.slice_end = SLICE_NONE;
 	cpu_list[0] = &boot_cpu;
 	cpu_count = 1;

@@ -3,7 +3,7 @@
  * Ticket locks: a CPU takes the next ticket with one LOCK XADD and waits
  * until `owner` reaches it, so waiters are served in arrival order and
  * none can starve under contention (issue 5's "fair spinlocks"). The
- * uncontended pair is an XADD, a compare and a plain store: these fast
+ * uncontended pair is an XADD, a compare and an increment: these fast
  * paths are inline; the wait loop and the error reports live in
  * kernel/spinlock.c.
  *
@@ -31,10 +31,10 @@
 
 typedef struct spinlock {
 	union {
-		volatile uint32_t word;          /* both halves, for XADD/CMPXCHG */
+		volatile uint16_t word;          /* both tickets, for XADD/CMPXCHG */
 		struct {
-			volatile uint16_t owner; /* ticket now being served */
-			volatile uint16_t next;  /* next ticket to hand out */
+			volatile uint8_t owner;  /* ticket now being served */
+			volatile uint8_t next;   /* next ticket to hand out */
 		};
 	};
 	uint32_t cpu;                            /* holder's CPU id; ~0 when free */
@@ -42,11 +42,27 @@ typedef struct spinlock {
 } spinlock_t;
 
 #define SPINLOCK_INIT(n) { .word = 0, .cpu = ~0u, .name = (n) }
-#define SPIN_TICKET_ONE 0x10000u             /* +1 on `next` in `word` */
+#define SPIN_TICKET_ONE 0x100u               /* +1 on `next` in `word` */
+
+/* Byte tickets: every waiter holds a distinct ticket, so they must not
+ * wrap. A CPU waits on a given lock at most once per context it can be
+ * in (thread, interrupt, NMI), far below 256. */
+_Static_assert(3 * MAX_CPUS < 256, "spinlock tickets are bytes");
 
 /* Out of line: the contended wait, and the report of a bad unlock. */
-void spin_lock_wait(spinlock_t *l, uint16_t ticket);
+void spin_lock_wait(spinlock_t *l, uint8_t ticket);
 __attribute__((noreturn, cold)) void spin_bad_unlock(const spinlock_t *l);
+
+/* Take a ticket: true if it is the one being served (the lock is ours),
+ * false if *ticket must wait (spin_lock_wait). One XADD and one compare
+ * of its two result bytes. */
+static inline bool spin_take_ticket(spinlock_t *l, uint8_t *ticket)
+{
+	uint16_t t = SPIN_TICKET_ONE;
+	__asm__ volatile("lock xaddw %0, %1" : "+Q"(t), "+m"(l->word) : : "memory", "cc");
+	*ticket = (uint8_t)(t >> 8);
+	return (uint8_t)t == (uint8_t)(t >> 8);
+}
 
 /* The bare ticket operations, without the holder bookkeeping: for the
  * scheduler's run-queue lock on the switch path, which is taken by one
@@ -54,18 +70,17 @@ __attribute__((noreturn, cold)) void spin_bad_unlock(const spinlock_t *l);
  * would not mean anything there. */
 static inline void spin_acquire_raw(spinlock_t *l)
 {
-	uint32_t old = __atomic_fetch_add(&l->word, SPIN_TICKET_ONE, __ATOMIC_ACQUIRE);
-	uint16_t ticket = (uint16_t)(old >> 16);
-	if (__builtin_expect((uint16_t)old != ticket, 0))
+	uint8_t ticket;
+	if (__builtin_expect(!spin_take_ticket(l, &ticket), 0))
 		spin_lock_wait(l, ticket);
 }
 
-/* Only the holder writes `owner`: a plain release store of the
- * incremented value is enough (x86 stores are release stores, and a
- * 16-bit store does not disturb `next`, which others XADD). */
+/* Only the holder writes `owner`, so a plain increment of that byte is a
+ * correct release (x86 stores are release stores; the XADDs of others
+ * change only `next`, and a locked XADD cannot interleave with it). */
 static inline void spin_release_raw(spinlock_t *l)
 {
-	__atomic_store_n(&l->owner, (uint16_t)(l->owner + 1), __ATOMIC_RELEASE);
+	__asm__ volatile("incb %0" : "+m"(l->owner) : : "memory", "cc");
 }
 
 /* Take l; the caller already keeps preemption (and maybe interrupts) off. */

@@ -17,6 +17,7 @@
 #define PERCPU_USER_RSP        16  /* scratch for the SYSCALL entry (issue 4) */
 #define PERCPU_CURRENT         24
 #define PERCPU_PREEMPT_COUNT   32
+#define PERCPU_IRQ_DEPTH       36  /* right after the preempt count: see in_atomic() */
 
 #define GDT_KERNEL_CS   0x08
 #define GDT_KERNEL_DS   0x10
@@ -37,6 +38,7 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 #include <stddef.h>
+#include <stdbool.h>
 
 struct thread;
 struct trap_catch;
@@ -62,9 +64,9 @@ struct percpu {
 	uint64_t user_rsp;              /* PERCPU_USER_RSP */
 	struct thread *current;         /* PERCPU_CURRENT: the running thread */
 	uint32_t preempt_count;         /* PERCPU_PREEMPT_COUNT: see <weft/preempt.h> */
+	uint32_t irq_depth;             /* PERCPU_IRQ_DEPTH: nesting of hardware interrupts */
 	uint32_t cpu_id;                /* 0 = boot CPU */
 	uint32_t apic_id;
-	uint32_t irq_depth;             /* nesting depth of hardware interrupts */
 	uint32_t max_irq_depth;         /* deepest nesting seen (tests) */
 	uint32_t in_nmi;
 	uint64_t irq_count;             /* interrupts handled on this CPU */
@@ -76,8 +78,9 @@ struct percpu {
 	struct runqueue *rq;            /* this CPU's run queue (kernel/sched.c) */
 	struct mm *active_mm;           /* address space loaded in CR3 (a reference); NULL = kernel's */
 	struct mm *mm_drop;             /* replaced by a switch: dropped after it (sched.c) */
-	uint64_t slice_end;             /* running thread's slice deadline, or SLICE_NONE */
-	uint64_t timer_armed;           /* when the LAPIC fires next; UINT64_MAX = never */
+	uint64_t slice_end;             /* running thread's slice deadline; >= SLICE_NONE: none */
+	uint64_t timer_armed;           /* when the LAPIC fires next; TIMER_NEVER = not armed */
+	uint32_t after_switch;          /* AFTER_SWITCH_* work for the incoming thread (sched.c) */
 	uint64_t ist_bottom[IST_COUNT]; /* lowest address of each IST stack */
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss __attribute__((aligned(16)));
@@ -89,7 +92,11 @@ struct percpu {
 	const void *io_loaded;          /* whose bitmap is in io_bitmap (NULL: all denied) */
 };
 
-#define SLICE_NONE UINT64_MAX   /* percpu.slice_end when the thread runs alone */
+/* Deadlines at or beyond 2^62 ns (146 years) mean "none": the running
+ * thread alone has slice_end = now + SLICE_NONE, which no armed timer
+ * precedes, so the switch path needs no special case for it. */
+#define SLICE_NONE  (1ULL << 62)
+#define TIMER_NEVER SLICE_NONE  /* percpu.timer_armed when the LAPIC timer is stopped */
 #define MAX_CPUS 16
 extern struct percpu *cpu_list[MAX_CPUS];
 extern unsigned cpu_count;
@@ -119,6 +126,16 @@ extern unsigned cpu_count;
 	__asm__ volatile("decl %%gs:%c0" : : "i"(offsetof(struct percpu, field)) : "memory", "cc")
 
 static inline struct percpu *this_cpu(void) { return percpu_read(self); }
+
+/* Preemption disabled or in an interrupt handler: preempt_count and
+ * irq_depth are adjacent (checked in percpu.c), so one 64-bit load tests
+ * both. */
+static inline bool in_atomic(void)
+{
+	uint64_t both;
+	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(both) : "i"(PERCPU_PREEMPT_COUNT));
+	return both != 0;
+}
 static inline unsigned cpu_id(void) { return percpu_read(cpu_id); }
 
 /* Point GS at the boot CPU's static structure; first thing kmain does. */
