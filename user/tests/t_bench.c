@@ -88,13 +88,40 @@ static void pin_to_one_cpu(void)
 		__atomic_add_fetch(&pin_failures, 1, __ATOMIC_RELAXED);
 }
 
-static void run_pair(void *(*fn)(void *), long n)
+/* Two threads running fn(n << 1 | me), me = 0 and 1. Each calls
+ * pair_begin() when it is ready and pair_end() when done; the result is
+ * the time from the first pair_begin() to the last pair_end(). Creating
+ * the threads stays outside it, and so do the first moments of a new
+ * thread that a scheduler may treat specially. */
+static pthread_barrier_t pair_barrier;
+static int64_t pair_t0[2], pair_t1[2];
+static long pair_calls[2];   /* what each thread counted, to check the figure */
+
+static void pair_begin(int me)
+{
+	pin_to_one_cpu();
+	pthread_barrier_wait(&pair_barrier);
+	pair_t0[me] = now_ns(CLOCK_MONOTONIC);
+}
+
+static void pair_end(int me, long calls)
+{
+	pair_t1[me] = now_ns(CLOCK_MONOTONIC);
+	pair_calls[me] = calls;
+}
+
+static int64_t run_pair(void *(*fn)(void *), long n)
 {
 	pthread_t a, b;
+	pthread_barrier_init(&pair_barrier, NULL, 2);
 	pthread_create(&a, NULL, fn, (void *)(uintptr_t)(n << 1 | 0));
 	pthread_create(&b, NULL, fn, (void *)(uintptr_t)(n << 1 | 1));
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
+	pthread_barrier_destroy(&pair_barrier);
+	int64_t t0 = pair_t0[0] < pair_t0[1] ? pair_t0[0] : pair_t0[1];
+	int64_t t1 = pair_t1[0] > pair_t1[1] ? pair_t1[0] : pair_t1[1];
+	return t1 - t0;
 }
 
 /* --- the benchmarks --------------------------------------------------- */
@@ -106,16 +133,13 @@ static void b_null(long n)
 	report("null", now_ns(CLOCK_MONOTONIC) - t0, n);
 }
 
-/* System calls made by the threads of a pair benchmark (to check it). */
-static long pair_calls[2];
-
 static volatile int turn;
 static void *yielder(void *arg)
 {
 	long n = (long)((uintptr_t)arg >> 1);
 	int me = (int)((uintptr_t)arg & 1);
 	long calls = 0;
-	pin_to_one_cpu();
+	pair_begin(me);
 	for (long i = 0; i < n; i++) {
 		while (turn != me) {
 			sched_yield();
@@ -123,16 +147,14 @@ static void *yielder(void *arg)
 		}
 		turn = !me;
 	}
-	pair_calls[me] = calls;
+	pair_end(me, calls);
 	return NULL;
 }
 
 static void b_yield(long n)
 {
 	turn = 0;
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
-	run_pair(yielder, n);
-	report("yield", now_ns(CLOCK_MONOTONIC) - t0, 2 * n);
+	report("yield", run_pair(yielder, n), 2 * n);
 	/* 2n hand-offs need about 2n yields; more means some yields came
 	 * back without running the other thread. */
 	printf("# yield: %ld sched_yield calls for %ld hand-offs\n", pair_calls[0] + pair_calls[1],
@@ -145,7 +167,7 @@ static void *futexer(void *arg)
 	long n = (long)((uintptr_t)arg >> 1);
 	int me = (int)((uintptr_t)arg & 1);
 	long calls = 0;
-	pin_to_one_cpu();
+	pair_begin(me);
 	for (long i = 0; i < n; i++) {
 		int v;
 		while ((v = __atomic_load_n(&fword, __ATOMIC_ACQUIRE)) != me) {
@@ -155,16 +177,14 @@ static void *futexer(void *arg)
 		__atomic_store_n(&fword, !me, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &fword, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	}
-	pair_calls[me] = calls;
+	pair_end(me, calls);
 	return NULL;
 }
 
 static void b_futex(long n)
 {
 	fword = 0;
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
-	run_pair(futexer, n);
-	report("futex", now_ns(CLOCK_MONOTONIC) - t0, 2 * n);
+	report("futex", run_pair(futexer, n), 2 * n);
 	printf("# futex: %ld FUTEX_WAIT calls for %ld hand-offs\n", pair_calls[0] + pair_calls[1],
 	       2 * n);
 }
@@ -190,7 +210,7 @@ static void *locker(void *arg)
 	long n = (long)((uintptr_t)arg >> 1);
 	int me = (int)((uintptr_t)arg & 1);
 	long held = 0;
-	pin_to_one_cpu();
+	pair_begin(me);
 	for (long i = 0; i < n; i++) {
 		/* musl's lock starts with the same compare-and-swap as trylock,
 		 * so trying first only adds one to the contended path. */
@@ -206,7 +226,7 @@ static void *locker(void *arg)
 		sched_yield();   /* hold it across a switch: the other must wait */
 		pthread_mutex_unlock(&mtx);
 	}
-	pair_calls[me] = held;
+	pair_end(me, held);
 	return NULL;
 }
 
@@ -214,9 +234,7 @@ static void b_mutex(long n)
 {
 	shared = owner_changes = 0;
 	last_owner = -1;
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
-	run_pair(locker, n);
-	int64_t t = now_ns(CLOCK_MONOTONIC) - t0;
+	int64_t t = run_pair(locker, n);
 	if (shared != 2 * n)
 		printf("# mutex: count %ld, expected %ld\n", shared, 2 * n);
 	report("mutex", t, 2 * n);
