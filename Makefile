@@ -6,6 +6,7 @@ SHELL := /bin/bash
 #   make debug      boot paused with QEMU's gdb stub; `gdb -x tools/gdbinit` in another terminal
 #   make test       host unit tests + in-kernel tests in QEMU (TAP via prove)
 #   make iso        just the ISO
+#   make bench      benchmarks: weft's own, and weft against Linux (tools/bench)
 #
 # Missing Debian packages are installed (apt-get) the first time; see `deps`.
 
@@ -124,14 +125,11 @@ test: deps kernel iso host-tests $(BUILD)/initramfs.cpio
 
 check: test
 
-# Deterministic instruction counts: -icount shift=0 makes 1 guest ns = 1 instruction.
-bench: deps kernel
-	@mkdir -p $(BUILD)/logs
-	qemu-system-x86_64 -m $(MEM) -smp 1 -display none -serial stdio -no-reboot -monitor none \
-	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -accel tcg -cpu max \
-	  -icount shift=0,sleep=off -kernel $(BUILD)/weft.elf -append "bench=all loglevel=3" \
-	  </dev/null > $(BUILD)/logs/bench.log; status=$$?; \
-	  grep '^bench:' $(BUILD)/logs/bench.log; [ $$status = 33 ]
+# weft against Linux (Debian's kernel, fetched once into build/linux) on the
+# same QEMU; see tools/bench. ACCEL=kvm: wall-clock figures (needs vmx/svm).
+ACCEL ?= tcg
+bench: deps kernel $(BUILD)/user/t_bench $(BUILD)/user/linux-init
+	@tools/bench --accel $(ACCEL) --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

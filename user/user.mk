@@ -6,6 +6,8 @@
 # Every program is one C file built as a static Linux executable with musl:
 #   user/bin/NAME.c    -> $(BUILD)/user/NAME   (init, what `make run` boots)
 #   user/tests/NAME.c  -> $(BUILD)/user/NAME   (t_*: TAP tests, t_bench)
+#   user/bench/NAME.c  -> $(BUILD)/user/NAME   (linux-init: `make bench` boots
+#                                               Linux with it; not in weft's initramfs)
 # Objects and dependency files go to $(BUILD)/user/obj/. A file that needs
 # extra flags gets them from USER_CFLAGS_<name> (e.g. USER_CFLAGS_t_x := -mavx).
 # t_fpu needs none: its AVX code is inline assembly, run only after cpuid and
@@ -29,11 +31,14 @@ USER_TEST_SRC := $(wildcard user/tests/t_*.c)
 USER_NAMES    := $(basename $(notdir $(USER_BIN_SRC) $(USER_TEST_SRC)))
 USER_PROGS    := $(addprefix $(BUILD)/user/,$(USER_NAMES))
 USER_OBJS     := $(addprefix $(BUILD)/user/obj/,$(addsuffix .o,$(USER_NAMES)))
+USER_BENCH_NAMES := $(basename $(notdir $(wildcard user/bench/*.c)))
+USER_BENCH_PROGS := $(addprefix $(BUILD)/user/,$(USER_BENCH_NAMES))
+USER_OBJS        += $(addprefix $(BUILD)/user/obj/,$(addsuffix .o,$(USER_BENCH_NAMES)))
 
 .PHONY: user-progs user-clean
-user-progs: $(USER_PROGS)
+user-progs: $(USER_PROGS) $(USER_BENCH_PROGS)
 
-$(USER_PROGS): $(BUILD)/user/%: $(BUILD)/user/obj/%.o
+$(USER_PROGS) $(USER_BENCH_PROGS): $(BUILD)/user/%: $(BUILD)/user/obj/%.o
 	$(USER_CC) $(USER_LDFLAGS) $< -o $@
 
 $(BUILD)/user/obj/%.o: user/bin/%.c user/user.mk
@@ -41,6 +46,10 @@ $(BUILD)/user/obj/%.o: user/bin/%.c user/user.mk
 	$(USER_CC) $(USER_CFLAGS) $(USER_CFLAGS_$*) -c $< -o $@
 
 $(BUILD)/user/obj/%.o: user/tests/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) $(USER_CFLAGS_$*) -c $< -o $@
+
+$(BUILD)/user/obj/%.o: user/bench/%.c user/user.mk
 	@mkdir -p $(dir $@)
 	$(USER_CC) $(USER_CFLAGS) $(USER_CFLAGS_$*) -c $< -o $@
 

@@ -1,19 +1,36 @@
 /* t_bench - micro-benchmarks for `make bench` (not a test).
  *
- *   t_bench NAME [N]     NAME: null yield futex thread mutex fault fair sleep all
+ *   t_bench NAME [N]   NAME: null yield futex thread mutex fault fair sleep
+ *                             sleep-noslack, or all
  *
- * Each prints one line "bench NAME: X ns/op (N ops)", timed with
- * CLOCK_MONOTONIC (under QEMU -icount shift=0 a nanosecond is one guest
- * instruction). N overrides the default operation count.
+ * The same static binary runs on weft and on Linux (tools/bench). Each
+ * figure is one line "bench NAME: X UNIT (N ops)", X with one decimal;
+ * lines starting with "#" are remarks that check the figure means what it
+ * says (e.g. that every yield really was a hand-off). Times come from
+ * CLOCK_MONOTONIC; under QEMU -icount shift=0 a nanosecond is one guest
+ * instruction. N overrides the default operation count.
  *   null    getppid() system call
  *   yield   sched_yield() hand-off between two threads pinned to one CPU
  *   futex   FUTEX_WAIT/FUTEX_WAKE hand-off between two threads (one CPU)
  *   thread  pthread_create + pthread_join
- *   mutex   lock+unlock of a pthread mutex contended by two threads
- *   fault   first touch of a fresh anonymous page (mmap'd, then unmapped)
- *   fair    4 CPU-bound threads on one CPU, equal work; X per unit of work,
- *           and a "#" line with the spread of their CPU times and finish times
+ *   mutex   contended pthread mutex: two threads (one CPU) each lock, yield
+ *           while holding it, unlock. The other thread always waits in
+ *           FUTEX_WAIT for it, so each round is a yield, a futex wait and
+ *           a futex wake, whichever thread ends up owning the mutex. X is
+ *           per lock+unlock.
+ *   fault   first touch of a fresh anonymous 4 KiB page (transparent huge
+ *           pages off for it; mmap'd, then unmapped)
+ *   fair    4 CPU-bound threads on one CPU, equal work: X per unit of work
+ *           (1000 steps of a loop, plus the cost of preempting it; the
+ *           steps alone take the same on any kernel), then two lines:
+ *           fair-cpu-spread   (max - min) / mean of their CPU times, in %
+ *           fair-finish-spread (last - first finish) / whole run, in %: a
+ *                   fair preemptive scheduler ends them together (near 0);
+ *                   running them one after the other gives 75
  *   sleep   nanosleep(1 ms): X is the average oversleep
+ *   sleep-noslack  the same after prctl(PR_SET_TIMERSLACK, 1) (Linux
+ *           otherwise lets a timer expire up to 50 us late to batch
+ *           wake-ups; a kernel without timer slack refuses the prctl)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -23,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,35 +55,73 @@ static int64_t now_ns(clockid_t c)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static void report(const char *name, int64_t ns, long ops)
+/* "bench NAME: X.Y UNIT (N ops)", X = num / den rounded to one decimal. */
+static void report_unit(const char *name, int64_t num, int64_t den, const char *unit, long ops)
 {
-	printf("bench %s: %lld ns/op (%ld ops)\n", name, (long long)(ops > 0 ? ns / ops : 0), ops);
+	int64_t tenths = den > 0 ? (num * 10 + (num < 0 ? -den : den) / 2) / den : 0;
+	printf("bench %s: %s%lld.%lld %s (%ld ops)\n", name, tenths < 0 ? "-" : "",
+	       (long long)(tenths < 0 ? -tenths : tenths) / 10,
+	       (long long)(tenths < 0 ? -tenths : tenths) % 10, unit, ops);
 	fflush(stdout);
 }
 
-/* Pin the calling thread to the first CPU it may use. */
+static void report(const char *name, int64_t ns, long ops)
+{
+	report_unit(name, ns, ops, "ns/op", ops);
+}
+
+/* Pin the calling thread to the first CPU it may use. (With one CPU, as
+ * `make bench` runs, it is a formality; main says if it ever failed.) */
+static int pin_failures;
 static void pin_to_one_cpu(void)
 {
 	cpu_set_t set, one;
 	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof set, &set) != 0)
-		return;
 	CPU_ZERO(&one);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &set)) {
-			CPU_SET(c, &one);
-			break;
-		}
-	sched_setaffinity(0, sizeof one, &one);
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set)) {
+				CPU_SET(c, &one);
+				break;
+			}
+	if (CPU_COUNT(&one) != 1 || sched_setaffinity(0, sizeof one, &one) != 0)
+		__atomic_add_fetch(&pin_failures, 1, __ATOMIC_RELAXED);
 }
 
-static void run_pair(void *(*fn)(void *), long n)
+/* Two threads running fn(n << 1 | me), me = 0 and 1. Each calls
+ * pair_begin() when it is ready and pair_end() when done; the result is
+ * the time from the first pair_begin() to the last pair_end(). Creating
+ * the threads stays outside it, and so do the first moments of a new
+ * thread that a scheduler may treat specially. */
+static pthread_barrier_t pair_barrier;
+static int64_t pair_t0[2], pair_t1[2];
+static long pair_calls[2];   /* what each thread counted, to check the figure */
+
+static void pair_begin(int me)
+{
+	pin_to_one_cpu();
+	pthread_barrier_wait(&pair_barrier);
+	pair_t0[me] = now_ns(CLOCK_MONOTONIC);
+}
+
+static void pair_end(int me, long calls)
+{
+	pair_t1[me] = now_ns(CLOCK_MONOTONIC);
+	pair_calls[me] = calls;
+}
+
+static int64_t run_pair(void *(*fn)(void *), long n)
 {
 	pthread_t a, b;
+	pthread_barrier_init(&pair_barrier, NULL, 2);
 	pthread_create(&a, NULL, fn, (void *)(uintptr_t)(n << 1 | 0));
 	pthread_create(&b, NULL, fn, (void *)(uintptr_t)(n << 1 | 1));
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
+	pthread_barrier_destroy(&pair_barrier);
+	int64_t t0 = pair_t0[0] < pair_t0[1] ? pair_t0[0] : pair_t0[1];
+	int64_t t1 = pair_t1[0] > pair_t1[1] ? pair_t1[0] : pair_t1[1];
+	return t1 - t0;
 }
 
 /* --- the benchmarks --------------------------------------------------- */
@@ -82,21 +138,27 @@ static void *yielder(void *arg)
 {
 	long n = (long)((uintptr_t)arg >> 1);
 	int me = (int)((uintptr_t)arg & 1);
-	pin_to_one_cpu();
+	long calls = 0;
+	pair_begin(me);
 	for (long i = 0; i < n; i++) {
-		while (turn != me)
+		while (turn != me) {
 			sched_yield();
+			calls++;
+		}
 		turn = !me;
 	}
+	pair_end(me, calls);
 	return NULL;
 }
 
 static void b_yield(long n)
 {
 	turn = 0;
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
-	run_pair(yielder, n);
-	report("yield", now_ns(CLOCK_MONOTONIC) - t0, 2 * n);
+	report("yield", run_pair(yielder, n), 2 * n);
+	/* 2n hand-offs need about 2n yields; more means some yields came
+	 * back without running the other thread. */
+	printf("# yield: %ld sched_yield calls for %ld hand-offs\n", pair_calls[0] + pair_calls[1],
+	       2 * n);
 }
 
 static int fword;
@@ -104,23 +166,27 @@ static void *futexer(void *arg)
 {
 	long n = (long)((uintptr_t)arg >> 1);
 	int me = (int)((uintptr_t)arg & 1);
-	pin_to_one_cpu();
+	long calls = 0;
+	pair_begin(me);
 	for (long i = 0; i < n; i++) {
 		int v;
-		while ((v = __atomic_load_n(&fword, __ATOMIC_ACQUIRE)) != me)
+		while ((v = __atomic_load_n(&fword, __ATOMIC_ACQUIRE)) != me) {
 			syscall(SYS_futex, &fword, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+			calls++;
+		}
 		__atomic_store_n(&fword, !me, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &fword, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	}
+	pair_end(me, calls);
 	return NULL;
 }
 
 static void b_futex(long n)
 {
 	fword = 0;
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
-	run_pair(futexer, n);
-	report("futex", now_ns(CLOCK_MONOTONIC) - t0, 2 * n);
+	report("futex", run_pair(futexer, n), 2 * n);
+	printf("# futex: %ld FUTEX_WAIT calls for %ld hand-offs\n", pair_calls[0] + pair_calls[1],
+	       2 * n);
 }
 
 static void *nothing(void *arg) { return arg; }
@@ -137,27 +203,46 @@ static void b_thread(long n)
 }
 
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
-static volatile long shared;
+static volatile long shared, owner_changes;
+static volatile int last_owner;
 static void *locker(void *arg)
 {
 	long n = (long)((uintptr_t)arg >> 1);
+	int me = (int)((uintptr_t)arg & 1);
+	long held = 0;
+	pair_begin(me);
 	for (long i = 0; i < n; i++) {
-		pthread_mutex_lock(&mtx);
+		/* musl's lock starts with the same compare-and-swap as trylock,
+		 * so trying first only adds one to the contended path. */
+		if (pthread_mutex_trylock(&mtx) != 0) {
+			held++;
+			pthread_mutex_lock(&mtx);
+		}
 		shared++;
+		if (last_owner != me) {
+			last_owner = me;
+			owner_changes++;
+		}
+		sched_yield();   /* hold it across a switch: the other must wait */
 		pthread_mutex_unlock(&mtx);
 	}
+	pair_end(me, held);
 	return NULL;
 }
 
 static void b_mutex(long n)
 {
-	shared = 0;
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
-	run_pair(locker, n);
-	int64_t t = now_ns(CLOCK_MONOTONIC) - t0;
+	shared = owner_changes = 0;
+	last_owner = -1;
+	int64_t t = run_pair(locker, n);
 	if (shared != 2 * n)
 		printf("# mutex: count %ld, expected %ld\n", shared, 2 * n);
 	report("mutex", t, 2 * n);
+	/* musl's unlock wakes a waiter but does not hand the mutex over: the
+	 * unlocker may take it again first (then the woken waiter finds it
+	 * held, sleeps again, and the owner seldom changes). */
+	printf("# mutex: %ld of %ld trylocks found it held; it changed owner %ld times\n",
+	       pair_calls[0] + pair_calls[1], 2 * n, owner_changes);
 }
 
 static void b_fault(long n)
@@ -168,6 +253,9 @@ static void b_fault(long n)
 		printf("# fault: mmap of %ld pages failed\n", n);
 		return;
 	}
+	/* One fault per 4 KiB page, not one per 2 MiB huge page (Linux may
+	 * back a big anonymous mapping with huge pages unless told not to). */
+	madvise(p, len, MADV_NOHUGEPAGE);
 	int64_t t0 = now_ns(CLOCK_MONOTONIC);
 	for (long i = 0; i < n; i++)
 		p[i * 4096] = 1;
@@ -177,7 +265,8 @@ static void b_fault(long n)
 }
 
 #define FAIR_THREADS 4
-static int64_t fair_cpu[FAIR_THREADS], fair_end[FAIR_THREADS];
+#define FAIR_STEPS 1000      /* loop steps in one unit of work */
+static int64_t fair_cpu[FAIR_THREADS], fair_start_ns[FAIR_THREADS], fair_end[FAIR_THREADS];
 static volatile uint64_t fair_sink;
 static pthread_barrier_t fair_start;
 
@@ -187,9 +276,10 @@ static void *fair_worker(void *arg)
 	int id = (int)((uintptr_t)arg & 7);
 	pin_to_one_cpu();
 	pthread_barrier_wait(&fair_start);
+	fair_start_ns[id] = now_ns(CLOCK_MONOTONIC);
 	int64_t c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	uint64_t x = (uint64_t)id;
-	for (long i = 0; i < n; i++)
+	for (long i = 0; i < n * FAIR_STEPS; i++)
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 	fair_sink = x;
 	fair_cpu[id] = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
@@ -200,43 +290,62 @@ static void *fair_worker(void *arg)
 static void b_fair(long n)
 {
 	pthread_t t[FAIR_THREADS];
-	pthread_barrier_init(&fair_start, NULL, FAIR_THREADS + 1);
+	pthread_barrier_init(&fair_start, NULL, FAIR_THREADS);
 	for (int i = 0; i < FAIR_THREADS; i++)
 		pthread_create(&t[i], NULL, fair_worker, (void *)(uintptr_t)(n << 3 | i));
-	pthread_barrier_wait(&fair_start);
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < FAIR_THREADS; i++)
 		pthread_join(t[i], NULL);
-	int64_t t1 = now_ns(CLOCK_MONOTONIC);
 	pthread_barrier_destroy(&fair_start);
-	int64_t cmin = INT64_MAX, cmax = 0, csum = 0, emin = INT64_MAX, emax = 0;
+	int64_t cmin = INT64_MAX, cmax = 0, csum = 0, smin = INT64_MAX, emin = INT64_MAX, emax = 0;
 	for (int i = 0; i < FAIR_THREADS; i++) {
 		cmin = fair_cpu[i] < cmin ? fair_cpu[i] : cmin;
 		cmax = fair_cpu[i] > cmax ? fair_cpu[i] : cmax;
 		csum += fair_cpu[i];
+		smin = fair_start_ns[i] < smin ? fair_start_ns[i] : smin;
 		emin = fair_end[i] < emin ? fair_end[i] : emin;
 		emax = fair_end[i] > emax ? fair_end[i] : emax;
 	}
-	int64_t cmean = csum / FAIR_THREADS, span = t1 - t0;
+	/* The run: from the first worker leaving the barrier (the last one to
+	 * arrive releases them all) to the last one finishing. Whoever is
+	 * scheduled first after the barrier, all the work lies inside it. */
+	int64_t cmean = csum / FAIR_THREADS, span = emax - smin;
+	printf("# fair: cpu us");
+	for (int i = 0; i < FAIR_THREADS; i++)
+		printf(" %lld", (long long)(fair_cpu[i] / 1000));
+	printf("; finished at us");
+	for (int i = 0; i < FAIR_THREADS; i++)
+		printf(" %lld", (long long)((fair_end[i] - smin) / 1000));
+	printf(" of %lld\n", (long long)(span / 1000));
+	report("fair", span, FAIR_THREADS * n);
 	/* Equal work should take equal CPU time; on one CPU a fair scheduler
 	 * also finishes them close together (relative to the whole run). */
-	printf("# fair: cpu ms");
-	for (int i = 0; i < FAIR_THREADS; i++)
-		printf(" %lld", (long long)(fair_cpu[i] / 1000000));
-	printf("; cpu spread %lld%%, finish spread %lld%% of %lld ms\n",
-	       (long long)(cmean ? 100 * (cmax - cmin) / cmean : 0),
-	       (long long)(span ? 100 * (emax - emin) / span : 0), (long long)(span / 1000000));
-	report("fair", span, FAIR_THREADS * n);
+	report_unit("fair-cpu-spread", 100 * (cmax - cmin), cmean, "%", FAIR_THREADS * n);
+	report_unit("fair-finish-spread", 100 * (emax - emin), span, "%", FAIR_THREADS * n);
 }
 
-static void b_sleep(long n)
+static void b_sleep_named(const char *name, long n)
 {
 	struct timespec ms = { 0, 1000000 };
 	int64_t t0 = now_ns(CLOCK_MONOTONIC);
 	for (long i = 0; i < n; i++)
 		nanosleep(&ms, NULL);
 	int64_t t = now_ns(CLOCK_MONOTONIC) - t0;
-	report("sleep", n > 0 ? t - n * 1000000 : 0, n);   /* the oversleep per call */
+	report(name, n > 0 ? t - n * 1000000 : 0, n);   /* the oversleep per call */
+}
+
+static void b_sleep(long n)
+{
+	b_sleep_named("sleep", n);
+}
+
+#ifndef PR_SET_TIMERSLACK
+#define PR_SET_TIMERSLACK 29
+#endif
+static void b_sleep_noslack(long n)
+{
+	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) != 0)
+		printf("# sleep-noslack: prctl(PR_SET_TIMERSLACK): no timer slack to turn off\n");
+	b_sleep_named("sleep-noslack", n);
 }
 
 static const struct bench {
@@ -246,17 +355,21 @@ static const struct bench {
 } benches[] = {
 	{ "null", b_null, 20000 },  { "yield", b_yield, 2000 }, { "futex", b_futex, 2000 },
 	{ "thread", b_thread, 200 }, { "mutex", b_mutex, 10000 }, { "fault", b_fault, 1000 },
-	{ "fair", b_fair, 5000000 }, { "sleep", b_sleep, 50 },
+	{ "fair", b_fair, 5000 }, { "sleep", b_sleep, 50 }, { "sleep-noslack", b_sleep_noslack, 50 },
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s null|yield|futex|thread|mutex|fault|fair|sleep|all [N]\n",
+		fprintf(stderr, "usage: %s null|yield|futex|thread|mutex|fault|fair|sleep|sleep-noslack|all [N]\n",
 			argv[0]);
 		return 2;
 	}
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		printf("# t_bench: %d CPU(s) to run on\n", CPU_COUNT(&set));
 	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 0;
 	int all = !strcmp(argv[1], "all"), ran = 0;
 	for (size_t i = 0; i < NBENCH; i++)
@@ -268,5 +381,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: no benchmark called '%s'\n", argv[0], argv[1]);
 		return 2;
 	}
+	if (pin_failures)
+		printf("# t_bench: pinning a thread to one CPU failed %d times\n", pin_failures);
 	return 0;
 }
