@@ -34,6 +34,7 @@
 #include <arch/usermode.h>
 #include <arch/fpu.h>
 #include <weft/process.h>
+#include <weft/syscall.h>
 #include <weft/bootopt.h>
 
 void call_on_stack(void *arg, void (*fn)(void *), uint64_t top);
@@ -114,6 +115,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
 	percpu_alloc_ist(this_cpu());
 	fpu_init_cpu();
 	usermode_init_cpu();
+	syscall_init();
 	if (kstack_alloc(&boot_kstack, KSTACK_PAGES) < 0)
 		panic("kmain: no memory for the boot thread's kernel stack");
 	percpu_set_kernel_stack(boot_kstack.top);

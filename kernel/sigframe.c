@@ -193,5 +193,6 @@ long sys_rt_sigreturn(struct trap_frame *f)
 	kfree(fr);
 	kfree(fbuf);
 	f->vector = VEC_SIGRETURN;     /* no restart logic, and leave by IRETQ */
+	t->frame_rewritten = true;     /* not by the SYSRET fast way */
 	return (long)f->rax;           /* the dispatcher stores it back into RAX */
 }

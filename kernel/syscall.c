@@ -19,6 +19,8 @@
 #include <weft/bootopt.h>
 #include <arch/cpu.h>
 #include <arch/ioperm.h>
+#include <arch/usermode.h>
+#include <arch/irqflags.h>
 
 /* Defined in the sys_*.c files. */
 long sys_read(uint64_t, uint64_t, uint64_t);
@@ -230,20 +232,18 @@ static const syscall_fn table[SYS_MAX] = {
 
 static uint64_t reported[SYS_MAX / 64 + 1];  /* -ENOSYS logged once per number */
 
-long syscall_invoke(struct trap_frame *f)
+/* The rare cases: tracing (boot option strace) and unknown numbers. */
+static __attribute__((noinline, cold)) long syscall_invoke_slow(struct trap_frame *f)
 {
 	uint64_t nr = f->error_code;
 	syscall_fn fn = nr < SYS_MAX ? table[nr] : NULL;
 	if (fn) {
-		if (__builtin_expect(boot_options.strace, 0)) {
-			kprintf("[%d] syscall %lu (%#lx, %#lx, %#lx, %#lx)\n", current()->tid,
-				(unsigned long)nr, (unsigned long)f->rdi, (unsigned long)f->rsi,
-				(unsigned long)f->rdx, (unsigned long)f->r10);
-			long r = fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
-			kprintf("[%d] syscall %lu = %ld\n", current()->tid, (unsigned long)nr, r);
-			return r;
-		}
-		return fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+		kprintf("[%d] syscall %lu (%#lx, %#lx, %#lx, %#lx)\n", current()->tid,
+			(unsigned long)nr, (unsigned long)f->rdi, (unsigned long)f->rsi,
+			(unsigned long)f->rdx, (unsigned long)f->r10);
+		long r = fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+		kprintf("[%d] syscall %lu = %ld\n", current()->tid, (unsigned long)nr, r);
+		return r;
 	}
 	uint64_t slot = nr < SYS_MAX ? nr : SYS_MAX;
 	if (!(__atomic_fetch_or(&reported[slot / 64], 1ULL << (slot % 64), __ATOMIC_RELAXED) &
@@ -251,4 +251,41 @@ long syscall_invoke(struct trap_frame *f)
 		pr_warn("weft: %s[%d]: unknown system call %lu: -ENOSYS\n", current_process()->name,
 			current_process()->pid, (unsigned long)nr);
 	return -ENOSYS;
+}
+
+/* The table the fast path looks in: `table`, or with strace on, one with
+ * no entries, which sends every call to syscall_invoke_slow(). */
+static const syscall_fn no_entries[SYS_MAX];
+static const syscall_fn *fast_table = table;
+
+void syscall_init(void)
+{
+	if (boot_options.strace)
+		fast_table = no_entries;
+}
+
+/* The frame entry.S built for this system call, at the top of the running
+ * thread's kernel stack (found through GS: one load). */
+static inline struct trap_frame *entry_frame(void)
+{
+	return user_frame_at(percpu_read(kernel_stack_top));
+}
+
+/* Interrupts are off on entry (SYSCALL's FMASK) and on return. The six
+ * arguments come straight from the registers the program loaded (entry.S
+ * only moved R10 to RCX); the number is in the frame. Nothing is kept in
+ * registers across the handler: the frame is found again after it. */
+int syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	local_irq_enable();          /* system calls are preemptible */
+	uint64_t nr = entry_frame()->error_code;
+	syscall_fn fn = nr < SYS_MAX ? fast_table[nr] : NULL;
+	long r = __builtin_expect(fn != NULL, 1) ? fn(a0, a1, a2, a3, a4, a5)
+						 : syscall_invoke_slow(entry_frame());
+	struct trap_frame *f = entry_frame();
+	f->rax = (uint64_t)r;
+	local_irq_disable();
+	if (__builtin_expect(syscall_exit_is_fast(current(), r), 1))
+		return 0;
+	return exit_to_user_mode(f);
 }

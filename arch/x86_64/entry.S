@@ -158,13 +158,27 @@ syscall_entry:
 	pushq $VEC_SYSCALL                  /* .vector */
 	PUSH_REGS                           /* RCX/R11 land in .rcx/.r11 as well */
 	xorl %ebp, %ebp                     /* backtraces end here */
-	movq %rsp, %rdi
-	call syscall_dispatch               /* enables interrupts inside; returns with them off */
-	testl %eax, %eax                    /* 0: SYSRET is safe for this frame */
+	movq %r10, %rcx                     /* argument 4: R10 in the syscall ABI, RCX in C's */
+	call syscall_dispatch               /* (RDI..R9 as the program set them); enables
+					     * interrupts inside, returns with them off */
+	testl %eax, %eax                    /* 0: the frame is as we built it (usermode.c) */
 	jnz interrupt_return                /* else the general IRETQ path */
-	POP_REGS                            /* RCX = .rip and R11 = .rflags (checked in C) */
-	addq $16, %rsp                      /* vector, error code */
-	movq 24(%rsp), %rsp                 /* the user's RSP (.rsp): kernel stack left */
+	/* R15..R12 and RBX still hold the user's values: C preserved them,
+	 * and only rt_sigreturn rewrites them in the frame (it leaves by
+	 * IRETQ). RBP was zeroed above, the rest are C's scratch registers. */
+	addq $TF_RBP, %rsp                  /* skip .r15 .. .r12 */
+	popq %rbp
+	popq %rbx
+	popq %r11                           /* = .rflags */
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rax                           /* the result */
+	popq %rcx                           /* = .rip */
+	popq %rdx
+	popq %rsi
+	popq %rdi
+	movq TF_RSP - TF_VECTOR(%rsp), %rsp /* the user's RSP: kernel stack left */
 	swapgs                              /* user GS base; no GS use after this */
 	sysretq                             /* RIP = RCX, RFLAGS = R11, ring 3 */
 

@@ -32,6 +32,7 @@
 
 /* entry.S addresses fields by these offsets. */
 _Static_assert(offsetof(struct trap_frame, r15) == TF_R15, "trap_frame layout");
+_Static_assert(offsetof(struct trap_frame, rbp) == TF_RBP, "trap_frame layout");
 _Static_assert(offsetof(struct trap_frame, rbx) == TF_RBX, "trap_frame layout");
 _Static_assert(offsetof(struct trap_frame, rax) == TF_RAX, "trap_frame layout");
 _Static_assert(offsetof(struct trap_frame, rdi) == TF_RDI, "trap_frame layout");

@@ -108,6 +108,7 @@ static bool sysret_safe(const struct trap_frame *f)
 
 bool exit_to_user_mode(struct trap_frame *f)
 {
+	current()->frame_rewritten = false;  /* sysret_safe() below looks at the frame itself */
 	for (;;) {
 		local_irq_disable();
 		struct thread *t = current();
@@ -138,12 +139,6 @@ bool exit_to_user_mode(struct trap_frame *f)
 	return !sysret_safe(f);
 }
 
-int syscall_dispatch(struct trap_frame *f)
-{
-	local_irq_enable();          /* system calls are preemptible */
-	f->rax = (uint64_t)syscall_invoke(f);
-	return exit_to_user_mode(f);
-}
 
 bool user_fault_from_kernel(struct trap_frame *f)
 {

@@ -16,8 +16,8 @@
 typedef long (*syscall_fn)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 			   uint64_t a5);
 
-/* Run the system call in f (number in f->error_code, kept from RAX). */
-long syscall_invoke(struct trap_frame *f);
+/* Boot: apply the strace option to the dispatch table. */
+void syscall_init(void);
 /* The entry frame of the current user thread. */
 static inline struct trap_frame *current_user_frame(void)
 {

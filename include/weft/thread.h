@@ -34,8 +34,22 @@ enum thread_state {
 
 struct thread {
 	uint64_t saved_rsp;          /* THREAD_SAVED_RSP: valid while switched out */
-	volatile bool need_resched;  /* THREAD_NEED_RESCHED: set by the timer or a
-				      * wakeup; checked on IRQ exit and preempt_enable() */
+	/* Work that stops a return to user mode from taking the fast way
+	 * out (arch/x86_64/usermode.c): one byte each, so one 32-bit load
+	 * tests them all. */
+	union {
+		volatile uint32_t exit_work;
+		struct {
+			volatile bool need_resched; /* THREAD_NEED_RESCHED: set by the timer or
+						     * a wakeup; checked on IRQ exit and
+						     * preempt_enable() */
+			volatile bool sigpending;   /* a signal it does not block waits
+						     * (kernel/signal.c) */
+			volatile bool killed;       /* thread_kill() was called */
+			volatile bool frame_rewritten; /* rt_sigreturn replaced its user
+							* frame: leave by the slow way */
+		};
+	};
 	/* Fixed at creation: */
 	struct kstack stack;
 	int tid;
@@ -63,8 +77,6 @@ struct thread {
 
 	/* Sleeping: */
 	const char *wait_name;       /* what it sleeps on (for `ps`), or NULL */
-	volatile bool killed;        /* thread_kill() was called */
-	volatile bool sigpending;    /* a signal it does not block waits (kernel/signal.c) */
 	volatile bool timed_out;
 
 	/* User threads (kernel/process.c); all zero/NULL for kernel threads.

@@ -12,6 +12,7 @@
 #define ARCH_TRAP_H
 
 #define TF_R15     0
+#define TF_RBP     32
 #define TF_RBX     40
 #define TF_RAX     80
 #define TF_RDI     112
