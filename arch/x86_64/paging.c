@@ -309,16 +309,23 @@ uint64_t pte_nx(void) { return nx; }
 /* Call fn on every present 4 KiB leaf in [start, end) of a user root,
  * skipping absent tables whole (a sparse 2^46-byte range costs only the
  * tables that exist). */
+/* Visit the entries of one table that overlap [start, end) - computed,
+ * not searched for: a walk costs per present table, not per slot. The
+ * range overlaps this table's span [base, base + 512 * span). */
 static void range_walk(uint64_t table_pa, int level, uint64_t base, uint64_t start,
 		       uint64_t end, pt_leaf_fn fn, void *arg)
 {
 	uint64_t *t = pt_va(table_pa);
-	uint64_t span = 1ULL << (12 + 9 * (level - 1));
-	for (unsigned i = 0; i < 512; i++) {
-		uint64_t lo = base + i * span, hi = lo + span;
-		if (hi <= start || lo >= end || !(t[i] & (level == 1 ? PTE_PRESENT | PTE_PROTNONE
-									: PTE_PRESENT)))
+	unsigned shift = 12 + 9 * (unsigned)(level - 1);
+	uint64_t first = start > base ? (start - base) >> shift : 0;
+	uint64_t last = (end - 1 - base) >> shift;
+	if (last > 511)
+		last = 511;
+	uint64_t present = level == 1 ? PTE_PRESENT | PTE_PROTNONE : PTE_PRESENT;
+	for (uint64_t i = first; i <= last; i++) {
+		if (!(t[i] & present))
 			continue;
+		uint64_t lo = base + (i << shift);
 		if (level == 1)
 			fn(&t[i], lo, arg);
 		else
