@@ -126,7 +126,7 @@ static __attribute__((noinline)) void capture_regs(struct trap_frame *f)
 
 void panic(const char *fmt, ...)
 {
-	struct trap_frame f;
+	struct trap_frame f = { 0 };   /* capture_regs writes CS and SS as 16-bit values */
 	capture_regs(&f);
 	panic_begin();
 	char msg[256];

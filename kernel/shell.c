@@ -59,8 +59,30 @@ static void cmd_cpu(const char *args)
 	cpu_print_features();
 }
 
+static void *panic_thread(void *arg)
+{
+	panic("requested from the console on CPU %u: %s", cpu_id(), (const char *)arg);
+}
+
+/* panic [@CPU] [MESSAGE]: @CPU panics from a thread bound to that CPU. */
 static void cmd_panic(const char *args)
 {
+	if (*args == '@') {
+		uint64_t cpu;
+		const char *end = args + 1;
+		while (*end >= '0' && *end <= '9')
+			end++;
+		if (parse_u64(args + 1, (size_t)(end - args - 1), 10, &cpu) < 0 ||
+		    cpu >= cpu_count) {
+			kprintf("usage: panic [@CPU] [MESSAGE] (CPU 0..%u)\n", cpu_count - 1);
+			return;
+		}
+		while (*end == ' ')
+			end++;
+		if (thread_create_on((unsigned)cpu, panic_thread, (void *)end, "panic"))
+			thread_sleep(10 * NSEC_PER_SEC);   /* the panic stops us long before */
+		return;
+	}
 	panic("requested from the console%s%s", *args ? ": " : "", args);
 }
 
@@ -182,7 +204,7 @@ static const struct command {
 	{ "bt", cmd_bt, "bt TID: stack trace of any thread" },
 	{ "cpus", cmd_cpus, "per CPU: APIC id, state, run queue, current thread, idle, interrupts" },
 	{ "spawn", cmd_spawn, "spawn [N]: busy threads that the timer preempts" },
-	{ "panic", cmd_panic, "panic on purpose (to see the report)" },
+	{ "panic", cmd_panic, "panic [@CPU] [MSG]: panic on purpose (to see the report)" },
 	{ "reboot", cmd_reboot, "reset the machine" },
 };
 

@@ -30,10 +30,11 @@
  *   5. The AP says "online", enables interrupts and runs the idle loop; the
  *      BSP then counts it in cpu_count and starts the next one.
  *
- * A CPU that does not reach "online" within AP_TIMEOUT_NS after the second
- * start-up IPI is reported, reset with INIT (it waits for a start-up IPI
- * that never comes) and skipped; its logical id goes to the next CPU, so
- * online CPUs are always 0 .. cpu_count-1.
+ * A CPU that does not reach its C entry within AP_TIMEOUT_NS after the
+ * second start-up IPI, or "online" within AP_INIT_NS after that, is
+ * reported, reset with INIT (it waits for a start-up IPI that never comes)
+ * and skipped; its logical id goes to the next CPU, so online CPUs are
+ * always 0 .. cpu_count-1.
  */
 #include <arch/smp.h>
 #include <arch/percpu.h>
@@ -71,7 +72,9 @@ _Static_assert(offsetof(struct trampoline_data, arg) + TRAMP_DATA_OFF == TD_ARG,
 _Static_assert(sizeof(struct trampoline_data) == TD_SIZE, "TD");
 _Static_assert(TRAMP_DATA_OFF + TD_SIZE <= 4096, "trampoline data fits its page");
 
-#define AP_TIMEOUT_NS    NSEC_PER_SEC        /* generous: TCG on a busy host */
+#define AP_TIMEOUT_NS    NSEC_PER_SEC        /* to its C entry; generous: TCG on a busy host */
+#define AP_INIT_NS       (10 * NSEC_PER_SEC) /* then to "online": it runs our code by now,
+					      * only a host that starves its thread is slower */
 #define INIT_DELAY_US    10000               /* after INIT (MP spec: 10 ms) */
 #define STARTUP_DELAY_US 200                 /* after each start-up IPI */
 #define TSC_ROUNDS       8
@@ -172,19 +175,21 @@ void smp_ap_main(void *arg)
 
 /* --- the BSP side ------------------------------------------------------------ */
 
+/* Until when the AP being started may take to finish (clock_monotonic_ns). */
+static uint64_t ap_deadline;
+
 /* Start the next TSC ping-pong round with `cmd`; false if the AP does not
- * answer within 100 ms. t0 and t1 bracket the AP's answer. */
+ * answer by ap_deadline. t0 and t1 bracket the AP's answer. */
 static bool tsc_round(uint32_t cmd, uint64_t *t0, uint64_t *t1)
 {
 	unsigned long f = local_irq_save();
 	uint32_t r = tsc_sync.round + 1;
 	tsc_sync.cmd = cmd;
-	uint64_t limit = rdtsc() + tsc_hz / 10;
 	*t0 = rdtsc_ordered();
 	__atomic_store_n(&tsc_sync.round, r, __ATOMIC_RELEASE);
 	bool ok = true;
 	while (__atomic_load_n(&tsc_sync.ack, __ATOMIC_ACQUIRE) != r) {
-		if (rdtsc() > limit) {
+		if (clock_monotonic_ns() > ap_deadline) {
 			ok = false;
 			break;
 		}
@@ -354,9 +359,11 @@ static bool start_ap(unsigned id, uint32_t apic_id)
 	lapic_send_startup(apic_id, vector);
 	udelay(STARTUP_DELAY_US);
 	lapic_send_startup(apic_id, vector);
-	uint64_t deadline = clock_monotonic_ns() + AP_TIMEOUT_NS;
 
-	if (wait_stage(AP_TSC_SYNC, deadline) && tsc_check(id) && wait_stage(AP_ONLINE, deadline)) {
+	bool ok = wait_stage(AP_IN_C, clock_monotonic_ns() + AP_TIMEOUT_NS);
+	ap_deadline = clock_monotonic_ns() + AP_INIT_NS;
+	if (ok && wait_stage(AP_TSC_SYNC, ap_deadline) && tsc_check(id) &&
+	    wait_stage(AP_ONLINE, ap_deadline)) {
 		__atomic_store_n(&cpu_count, id + 1, __ATOMIC_RELEASE);
 		return true;
 	}

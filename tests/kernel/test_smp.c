@@ -312,7 +312,7 @@ KTEST(smp, ping_pong_wait_queues)
 	struct thread *a = thread_create_on(pp_cpu[0], pp_fn, (void *)0, "ping");
 	struct thread *b = thread_create_on(pp_cpu[1], pp_fn, (void *)1, "pong");
 	KT_ASSERT(t, a && b, "no threads");
-	bool ok = wait_done(&pp_done, 2, MS(60000));
+	bool ok = wait_done(&pp_done, 2, MS(240000)); /* a loaded host: ms per hand-off */
 	if (!ok) {
 		pp_abort = true;
 		wake_up_all(&pp_wq[0]);
