@@ -158,7 +158,8 @@ void smp_ap_main(void *arg)
 	lapic_init();                        /* sets c->apic_id from the hardware */
 	if (c->apic_id != expected) {
 		/* Not the CPU this percpu was made for (a late answer to an
-		 * earlier, abandoned start-up?): stop without touching anything. */
+		 * earlier, abandoned start-up?): stop before taking any lock;
+		 * the boot CPU times out and resets us with INIT. */
 		cpu_halt_forever();
 	}
 	fpu_init_cpu();                      /* CR0/CR4 FPU bits, XCR0 */
