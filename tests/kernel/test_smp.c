@@ -745,3 +745,22 @@ KTEST(smp, kernel_tlb_flush_reaches_all)
 	pmm_free(pa1, 0);
 	kstack_free(&ks);          /* frees pa2 */
 }
+
+/* ============================================================================
+ * bootopt.smp_options: nosmp, maxcpus=N and smp=N parse (t/bootopt.t).
+ * ========================================================================== */
+
+KTEST(bootopt, smp_options)
+{
+	static struct boot_options o;
+	bootopt_parse_into(&o, "nosmp");
+	KT_EXPECT_EQ(t, o.smp, 1);
+	KT_EXPECT_EQ(t, o.bad_options, 0);
+	bootopt_parse_into(&o, "maxcpus=3");
+	KT_EXPECT_EQ(t, o.smp, 3);
+	bootopt_parse_into(&o, "smp=2");
+	KT_EXPECT_EQ(t, o.smp, 2);
+	bootopt_parse_into(&o, "maxcpus=0 nosmp=1");
+	KT_EXPECT_EQ(t, o.smp, 0);               /* both rejected: all CPUs */
+	KT_EXPECT_EQ(t, o.bad_options, 2);
+}
