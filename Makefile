@@ -10,7 +10,7 @@ SHELL := /bin/bash
 #
 # Missing Debian packages are installed (apt-get) the first time; see `deps`.
 
-SMP      ?= 1
+SMP      ?= 2
 MEM      ?= 256M
 APPEND   ?=
 BUILD    := build

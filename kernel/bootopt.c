@@ -71,11 +71,13 @@ static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 			o->bench = true;
 		else
 			reject(o, t, "expected bench=all", "no benchmarks");
-	} else if (cmdline_key_is(t, "smp")) {
+	} else if (cmdline_key_is(t, "smp") || cmdline_key_is(t, "maxcpus")) {
 		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n < 1 || n > 16)
 			reject(o, t, "expected a number 1..16", "all CPUs");
 		else
 			o->smp = (unsigned)n;
+	} else if (cmdline_key_is(t, "nosmp") && !t->has_val) {
+		o->smp = 1;               /* the boot CPU only */
 	} else {
 		reject(o, t, "unknown option", "ignored");
 	}

@@ -10,7 +10,9 @@
  *   IST stacks, kstack   - guarded stacks need the PMM and kmap_page
  *   ACPI, APICs, time    - device registers need ioremap (paging)
  * Then kmain continues on a guard-paged kernel stack (boot.S's stack is a
- * plain array in .bss) and enables interrupts.
+ * plain array in .bss), enables interrupts, and starts the other CPUs
+ * (smp_boot_aps: the scheduler, timers and IPI handlers must exist first,
+ * as each AP ends in its idle loop, ready for threads).
  */
 #include <weft/printk.h>
 #include <weft/panic.h>
@@ -36,6 +38,8 @@
 #include <weft/process.h>
 #include <weft/syscall.h>
 #include <weft/bootopt.h>
+#include <weft/smp.h>
+#include <arch/smp.h>
 
 void call_on_stack(void *arg, void (*fn)(void *), uint64_t top);
 
@@ -78,10 +82,12 @@ static void kmain_on_kstack(void *arg)
 	time_rtc_init();
 	timer_init();
 	sched_init();      /* this context becomes thread 0 "main"; idle0 is created */
+	smp_init();        /* reschedule and call-function IPI handlers */
 	serial_init_irq();
 	local_irq_enable();
 	pr_info("weft: CPU %u up (APIC id %u, %s), interrupts on\n", cpu_id(), this_cpu()->apic_id,
 		lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
+	smp_boot_aps();
 
 	if (boot_options.bench) {
 		void bench_run(void);

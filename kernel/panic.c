@@ -2,9 +2,14 @@
  * panic.c - the end of the line: report everything, stop every CPU.
  *
  * Only the first CPU to panic reports; a second panic (on another CPU, or
- * a fault inside the report itself) halts quietly. The others are stopped
- * with an NMI, which even a CPU spinning with interrupts off takes; the NMI
- * handler sees panic_in_progress() and halts for good.
+ * a fault inside the report itself) halts quietly. When its own report is
+ * done, the panicking CPU sends an NMI to every other online CPU - even a
+ * CPU spinning with interrupts off takes it - and waits (at most
+ * STOP_WAIT_NS) while they report. Each stopped CPU prints where it was
+ * (registers line, backtrace) in panic_stop_cpu(), one CPU at a time:
+ * printk's console lock is busted by then, so `report_owner` is what keeps
+ * their lines from interleaving. Then each halts for good, and the
+ * panicking CPU prints "end of panic".
  */
 #include <weft/panic.h>
 #include <weft/printk.h>
@@ -17,8 +22,13 @@
 #include <arch/apic.h>
 #include <arch/cpu.h>
 #include <arch/irqflags.h>
+#include <weft/time.h>
 
 static volatile int panicking = -1; /* CPU id of the panicking CPU, or -1 */
+static volatile int report_owner = -1;  /* the stopped CPU printing now, or -1 */
+static volatile unsigned cpus_stopped;  /* stopped CPUs that have reported */
+
+#define STOP_WAIT_NS (2 * NSEC_PER_SEC)
 
 bool panic_in_progress(void) { return panicking >= 0; }
 int panic_cpu(void) { return panicking; }
@@ -40,10 +50,52 @@ static bool panic_begin(void)
 	return true;
 }
 
+/* Stop the other online CPUs and let each report, one after the other. */
+static void stop_other_cpus(void)
+{
+	unsigned me = cpu_id(), n = __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE);
+	if (n < 2)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (i != me)
+			lapic_send_nmi(cpu_list[i]->apic_id);
+	uint64_t deadline = clock_monotonic_ns() + STOP_WAIT_NS;
+	while (__atomic_load_n(&cpus_stopped, __ATOMIC_ACQUIRE) < n - 1 &&
+	       clock_monotonic_ns() < deadline)
+		cpu_relax();
+	unsigned stopped = cpus_stopped;
+	if (stopped < n - 1)
+		pr_emerg("panic: %u of %u other CPUs did not answer the stop NMI\n",
+			 n - 1 - stopped, n - 1);
+}
+
+/* NMI handler (arch/x86_64/trap.c) on a CPU other than the panicking one:
+ * report where this CPU was, then halt. */
+void panic_stop_cpu(const struct trap_frame *f)
+{
+	int me = (int)cpu_id();
+	uint64_t deadline = clock_monotonic_ns() + STOP_WAIT_NS / 2;
+	/* Wait for our turn; a CPU that died while printing cannot block us
+	 * for ever. */
+	while (!__sync_bool_compare_and_swap(&report_owner, -1, me) &&
+	       clock_monotonic_ns() < deadline)
+		cpu_relax();
+	pr_emerg("--- CPU %d stopped by the panic on CPU %d (%s mode) ---\n", me, panicking,
+		 trap_from_user(f) ? "user" : "kernel");
+	pr_emerg("RIP %04lx:%016lx RSP %016lx RFLAGS %016lx\n", (unsigned long)f->cs,
+		 (unsigned long)f->rip, (unsigned long)f->rsp, (unsigned long)f->rflags);
+	if (!trap_from_user(f)) {
+		pr_emerg("backtrace:\n");
+		backtrace_print(f->rip, f->rbp);
+	}
+	__sync_bool_compare_and_swap(&report_owner, me, -1);
+	__atomic_fetch_add(&cpus_stopped, 1, __ATOMIC_RELEASE);
+	cpu_halt_forever();
+}
+
 __attribute__((noreturn)) static void panic_end(void)
 {
-	if (cpu_count > 1)
-		lapic_send_nmi_others();
+	stop_other_cpus();
 	pr_emerg("--- end of panic: system halted ---\n");
 	if (boot_options.panic_exit)
 		qemu_exit(QEMU_EXIT_PANIC);
@@ -74,7 +126,7 @@ static __attribute__((noinline)) void capture_regs(struct trap_frame *f)
 
 void panic(const char *fmt, ...)
 {
-	struct trap_frame f;
+	struct trap_frame f = { 0 };   /* capture_regs writes CS and SS as 16-bit values */
 	capture_regs(&f);
 	panic_begin();
 	char msg[256];

@@ -10,15 +10,28 @@
  *
  * Locking: each CPU's runqueue.lock guards its heap and the scheduler
  * fields of the threads that belong to it (struct thread). The lock is
- * taken in schedule() by the outgoing thread and released by the incoming
- * one in schedule_tail(), so the switch itself is atomic with respect to
- * wakeups. Interrupts are off throughout.
+ * taken in __schedule() by the outgoing thread and released by the
+ * incoming one right after switch_to() (run_next(), or schedule_tail() for
+ * a new thread), so the switch itself is atomic with respect to wakeups.
+ * Interrupts are off throughout.
  *
  * The classic SMP race - waking a thread whose stack another CPU is still
- * switching away from - is closed by on_cpu: it is cleared only in
- * schedule_tail(), after switch_to() has left the old stack, and a waker
+ * switching away from - is closed by on_cpu: it is cleared only after
+ * switch_to() has left the old stack, and a waker
  * that finds it set does not enqueue (the thread is still running; it will
- * see its state back at RUNNING and keep going).
+ * see its state back at RUNNING and keep going). The waker holds the
+ * thread's run-queue lock, which the switching CPU holds from __schedule()
+ * until after on_cpu is cleared, so the waker sees either "running, not
+ * yet switching" (on_cpu set) or "switched out" (on_cpu clear), never the
+ * middle. A thread belongs to the queue of t->cpu, which changes only under
+ * that queue's lock (lock_thread_rq() re-checks it).
+ *
+ * Other CPUs: a wakeup or a new thread for another CPU's queue sets
+ * need_resched on that CPU's running thread and sends it a reschedule IPI
+ * (kernel/smp.c) when the newcomer should run there now: the CPU is idle,
+ * the newcomer is owed the CPU, or the running thread has no slice end yet
+ * (it ran alone; its next pass through __schedule() gives it one). The IPI
+ * handler does nothing: the interrupt exit path switches.
  */
 #include <weft/sched.h>
 #include <weft/timer.h>
@@ -26,11 +39,13 @@
 #include <weft/panic.h>
 #include <weft/printk.h>
 #include <weft/errno.h>
+#include <weft/string.h>
 #include <arch/switch.h>
 #include <arch/trap.h>
 #include <arch/irqflags.h>
 #include <arch/usermode.h>
 #include <weft/vm.h>
+#include <weft/smp.h>
 
 /* One cache-line-aligned block per CPU: no false sharing between CPUs,
  * and the address is a shift away from the CPU number. */
@@ -229,13 +244,30 @@ static void place(struct runqueue *rq, struct thread *t)
 		t->vruntime = floor;
 }
 
-/* Should woken t preempt the running thread? */
-static void check_preempt(struct runqueue *rq, struct thread *t)
+/* Should woken t preempt the running thread? Run-queue lock held. Returns
+ * the CPU that must be sent a reschedule IPI (after the unlock), or -1. */
+static inline int check_preempt(struct runqueue *rq, struct thread *t)
 {
-	struct thread *curr = cpu_list[t->cpu]->current;
+	int cpu = t->cpu;
+	struct percpu *c = cpu_list[cpu];
+	struct thread *curr = c->current;
 	(void)rq;
-	if (curr->idle || (int64_t)(curr->vruntime - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS)
-		curr->need_resched = true; /* remote CPUs get an IPI in issue 5 */
+	bool resched = curr->idle ||
+		       (int64_t)(curr->vruntime - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS;
+	if (__builtin_expect(cpu == (int)cpu_id(), 1)) {
+		if (resched)
+			curr->need_resched = true;
+		return -1;
+	}
+	/* Another CPU. A runner without a slice end would keep t waiting until
+	 * it sleeps (start_slice() only works locally): make it reschedule, and
+	 * __schedule() there gives it a slice (or switches to t). */
+	if (!resched && c->slice_end >= SLICE_NONE)
+		resched = true;
+	if (!resched)
+		return -1;
+	curr->need_resched = true;
+	return cpu;
 }
 
 /* --- the tick ---------------------------------------------------------------- */
@@ -248,7 +280,7 @@ static void start_slice(struct runqueue *rq, struct thread *t)
 	unsigned cpu = (unsigned)t->cpu;
 	struct percpu *c = this_cpu();
 	if (cpu != c->cpu_id || c->slice_end < SLICE_NONE || c->current->idle)
-		return; /* remote CPUs: the reschedule IPI comes with issue 5 */
+		return; /* another CPU: check_preempt() sends it a reschedule IPI */
 	uint64_t now = clock_monotonic_ns();
 	c->slice_end = now + rq->slice;
 	if (c->slice_end < c->timer_armed)
@@ -311,7 +343,9 @@ static __attribute__((noreturn, noinline, cold)) void report_atomic(void)
 
 /* The rare part of finishing a switch, on the incoming thread's stack with
  * interrupts off and the run-queue lock held. prev is the thread switched
- * away from, or NULL when the running thread kept the CPU. */
+ * away from, or NULL when the running thread kept the CPU. Once prev's
+ * on_cpu clears, a joiner on another CPU may free it (thread_join): what
+ * is needed of it is read before. */
 static __attribute__((noinline)) void after_switch_work(struct thread *prev)
 {
 	struct percpu *c = this_cpu();
@@ -319,6 +353,7 @@ static __attribute__((noinline)) void after_switch_work(struct thread *prev)
 	c->after_switch = 0;
 	if (work & AFTER_SWITCH_USER)
 		user_switch_state(c, prev, c->current); /* before prev may run elsewhere */
+	bool reap = (work & AFTER_SWITCH_REAP) && prev->detached; /* only a detached zombie */
 	if (prev)
 		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
 	spin_release_raw(&c->rq->lock);
@@ -328,7 +363,7 @@ static __attribute__((noinline)) void after_switch_work(struct thread *prev)
 		c->mm_drop = NULL;
 		mm_put(drop);
 	}
-	if (work & AFTER_SWITCH_REAP)
+	if (reap)
 		thread_reap_if_detached(prev);
 	if (work & AFTER_SWITCH_TIMER)
 		timer_program(clock_monotonic_ns());
@@ -491,11 +526,45 @@ void schedule_tail(struct thread *prev)
 	after_switch_work(prev);
 }
 
+/* Lock the run queue t belongs to. t->cpu may change until we hold that
+ * queue's lock (only a holder of it changes t->cpu), hence the re-check. */
+static inline __attribute__((always_inline)) struct runqueue *
+lock_thread_rq(struct thread *t, unsigned long *flags)
+{
+	for (;;) {
+		int cpu = __atomic_load_n(&t->cpu, __ATOMIC_RELAXED);
+		struct runqueue *rq = &runqueues[cpu];
+		*flags = spin_lock_irqsave(&rq->lock);
+		if (__builtin_expect(t->cpu == cpu, 1))
+			return rq;
+		spin_unlock_irqrestore(&rq->lock, *flags);
+	}
+}
+
+/* Move a woken, switched-out thread to the queue of its affinity CPU.
+ * Called and returns with a run-queue lock held (interrupts off, one
+ * preempt count): old's on entry, the new queue's on return. t is already
+ * RUNNABLE, so no other waker touches it while neither lock is held; its
+ * vruntime keeps its distance to the queue's min_vruntime. */
+static __attribute__((noinline, cold)) struct runqueue *migrate_woken(struct runqueue *old,
+									   struct thread *t)
+{
+	int64_t lag = (int64_t)(t->vruntime - old->min_vruntime);
+	int cpu = t->affinity;
+	t->cpu = cpu;
+	spin_release(&old->lock);
+	struct runqueue *rq = &runqueues[cpu];
+	spin_acquire(&rq->lock);
+	t->vruntime = rq->min_vruntime + (uint64_t)lag;
+	return rq;
+}
+
 bool wake_up_thread(struct thread *t, unsigned states)
 {
-	struct runqueue *rq = &runqueues[t->cpu];
-	unsigned long f = spin_lock_irqsave(&rq->lock);
+	unsigned long f;
+	struct runqueue *rq = lock_thread_rq(t, &f);
 	bool woke = false;
+	int ipi = -1;
 	if ((1u << t->state) & states) {
 		woke = true;
 		if (t->on_cpu) {
@@ -504,27 +573,46 @@ bool wake_up_thread(struct thread *t, unsigned states)
 			t->state = THREAD_RUNNING;
 		} else {
 			t->state = THREAD_RUNNABLE;
+			if (__builtin_expect(t->affinity >= 0 && t->affinity != t->cpu, 0))
+				rq = migrate_woken(rq, t);
 			place(rq, t);
 			enqueue(rq, t);
-			check_preempt(rq, t);
+			ipi = check_preempt(rq, t);
 			start_slice(rq, t);
 		}
 	}
-	spin_unlock_irqrestore(&rq->lock, f);
+	/* spin_unlock_irqrestore() in three steps, to send the IPI while
+	 * interrupts are still off (the target may be switching to t before we
+	 * return: t must not be touched after the unlock). */
+	spin_release(&rq->lock);
+	if (__builtin_expect(ipi >= 0, 0))
+		smp_send_resched((unsigned)ipi);
+	local_irq_restore(f);
+	preempt_enable();
 	return woke;
 }
 
 void sched_add_new(struct thread *t)
 {
-	struct runqueue *rq = this_rq();
+	/* A bound thread starts on its CPU; others where they are created. */
+	int cpu = t->affinity >= 0 ? t->affinity : (int)cpu_id();
+	struct runqueue *rq = &runqueues[cpu];
 	unsigned long f = spin_lock_irqsave(&rq->lock);
-	t->cpu = (int)cpu_id();
-	refresh_min_vruntime(rq, cpu_id());
+	int ipi = -1;
+	t->cpu = cpu;
+	refresh_min_vruntime(rq, (unsigned)cpu);
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;
 	enqueue(rq, t);
-	start_slice(rq, t);
-	spin_unlock_irqrestore(&rq->lock, f);
+	if (cpu == (int)cpu_id())
+		start_slice(rq, t);   /* here, a new thread never preempts its creator */
+	else
+		ipi = check_preempt(rq, t);
+	spin_release(&rq->lock);
+	if (ipi >= 0)
+		smp_send_resched((unsigned)ipi);
+	local_irq_restore(f);
+	preempt_enable();
 }
 
 void preempt_schedule_irq(void)
@@ -557,20 +645,83 @@ void thread_yield(void)
 
 void sched_set_weight(struct thread *t, int prio, uint32_t weight)
 {
-	struct runqueue *rq = &runqueues[t->cpu];
-	unsigned long f = spin_lock_irqsave(&rq->lock);
+	unsigned long f;
+	struct runqueue *rq = lock_thread_rq(t, &f);
 	t->prio = prio;
 	t->weight = weight;
 	spin_unlock_irqrestore(&rq->lock, f);
 }
 
+void sched_set_affinity(struct thread *t, int cpu)
+{
+	unsigned long f;
+	struct runqueue *rq = lock_thread_rq(t, &f);
+	t->affinity = cpu;   /* read by wake_up_thread() under this lock */
+	spin_unlock_irqrestore(&rq->lock, f);
+}
+
+/* The self-IPI of sched_migrate_self(): runs on the old CPU once the
+ * thread is off it (interrupts were off from its sleep to the switch). */
+static void migrate_wake(void *arg)
+{
+	wake_up_thread(arg, 1u << THREAD_UNINTERRUPTIBLE);
+}
+
+/*
+ * Move the calling thread to `cpu`. It cannot enqueue itself elsewhere
+ * while it runs here (its stack is in use until the switch is over), so it
+ * goes to sleep and has the wakeup done for it on this CPU *after* the
+ * switch: a call queued for this CPU, whose IPI this CPU takes only once
+ * interrupts are on again - in the next thread, after its switch is done.
+ * wake_up_thread() then sees the affinity and queues it on `cpu`. Nothing
+ * else wakes an uninterruptible sleeper that is on no wait queue; if
+ * something did, the loop simply tries again.
+ */
+void sched_migrate_self(unsigned cpu)
+{
+	struct thread *t = current();
+	for (;;) {
+		unsigned long f = local_irq_save();
+		struct runqueue *rq = this_rq();
+		spin_lock(&rq->lock);
+		t->affinity = (int)cpu;
+		bool there = cpu_id() == cpu;
+		if (!there) {
+			t->state = THREAD_UNINTERRUPTIBLE;
+			t->wait_name = "migrate";
+		}
+		spin_unlock_no_resched(&rq->lock);
+		if (there) {
+			local_irq_restore(f);
+			return;
+		}
+		struct smp_call_entry e;
+		smp_call_queue(cpu_id(), &e, migrate_wake, t, true);
+		schedule();
+		t->wait_name = NULL;
+		local_irq_restore(f);
+		/* e lives in this frame: the old CPU sets e.done after
+		 * migrate_wake() returns; it may still be finishing. */
+		smp_call_wait(&e);
+	}
+}
+
 void sched_get_stats(unsigned cpu, struct sched_stats *out)
 {
 	struct runqueue *rq = &runqueues[cpu];
+	unsigned long f = spin_lock_irqsave(&rq->lock);
 	out->switches = rq->switches;
 	out->preemptions = rq->preemptions;
 	out->idle_ns = rq->idle_ns;
 	out->nr_running = rq->nr_running;
+	/* The running thread: it cannot be freed while it is current (on_cpu). */
+	struct thread *curr = cpu_list[cpu]->current;
+	uint64_t now = clock_monotonic_ns();
+	if (curr->idle && now > curr->exec_start_ns) /* the idle stint in progress */
+		out->idle_ns += now - curr->exec_start_ns;
+	out->curr_tid = curr->tid;
+	memcpy(out->curr_name, curr->name, sizeof out->curr_name);
+	spin_unlock_irqrestore(&rq->lock, f);
 }
 
 /* --- boot -------------------------------------------------------------------- */
@@ -607,7 +758,8 @@ void sched_init_cpu(struct thread *boot, struct thread *idle)
 	idle->weight = 0;          /* charge() counts its time as idle time */
 	idle->heap_rank = boot->heap_rank = 1; /* outside the heap: see pop_top() */
 	idle->cpu = (int)cpu_id();
-	idle->state = THREAD_RUNNABLE;
+	if (idle != boot)
+		idle->state = THREAD_RUNNABLE; /* waits for its first switch */
 }
 
 thread_fn sched_idle_fn(void) { return idle_loop; }

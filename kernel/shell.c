@@ -19,6 +19,8 @@
 #include <weft/thread.h>
 #include <weft/sched.h>
 #include <weft/errno.h>
+#include <weft/format.h>
+#include <arch/smp.h>
 
 #define LINE_MAX 128
 #define PROMPT "weft> "
@@ -57,8 +59,30 @@ static void cmd_cpu(const char *args)
 	cpu_print_features();
 }
 
+static void *panic_thread(void *arg)
+{
+	panic("requested from the console on CPU %u: %s", cpu_id(), (const char *)arg);
+}
+
+/* panic [@CPU] [MESSAGE]: @CPU panics from a thread bound to that CPU. */
 static void cmd_panic(const char *args)
 {
+	if (*args == '@') {
+		uint64_t cpu;
+		const char *end = args + 1;
+		while (*end >= '0' && *end <= '9')
+			end++;
+		if (parse_u64(args + 1, (size_t)(end - args - 1), 10, &cpu) < 0 ||
+		    cpu >= cpu_count) {
+			kprintf("usage: panic [@CPU] [MESSAGE] (CPU 0..%u)\n", cpu_count - 1);
+			return;
+		}
+		while (*end == ' ')
+			end++;
+		if (thread_create_on((unsigned)cpu, panic_thread, (void *)end, "panic"))
+			thread_sleep(10 * NSEC_PER_SEC);   /* the panic stops us long before */
+		return;
+	}
 	panic("requested from the console%s%s", *args ? ": " : "", args);
 }
 
@@ -106,12 +130,25 @@ static void cmd_bt(const char *args)
 static void cmd_cpus(const char *args)
 {
 	(void)args;
-	for (unsigned i = 0; i < cpu_count; i++) {
+	kprintf("CPU APIC  STATE   RUNQ CURRENT                  IDLE(ms)  INTERRUPTS   SWITCHES "
+		"PREEMPTS\n");
+	for (unsigned i = 0; i < smp_boot_ncpus; i++) {
+		const struct cpu_boot_info *bi = &smp_boot_info[i];
+		if (bi->state != CPU_BOOT_ONLINE) {
+			kprintf("  - %4u  %s\n", bi->apic_id,
+				bi->state == CPU_BOOT_FAILED ? "failed (did not start)"
+							     : "offline (nosmp, maxcpus= or smp=)");
+			continue;
+		}
+		unsigned cpu = (unsigned)bi->cpu;
 		struct sched_stats st;
-		sched_get_stats(i, &st);
-		kprintf("cpu%u  apic %u  runnable %u  switches %lu  preemptions %lu  idle %lu ms\n", i,
-			cpu_list[i]->apic_id, st.nr_running, (unsigned long)st.switches,
-			(unsigned long)st.preemptions, (unsigned long)(st.idle_ns / NSEC_PER_MSEC));
+		sched_get_stats(cpu, &st);
+		char cur[40];
+		snprintf(cur, sizeof cur, "%d %s", st.curr_tid, st.curr_name);
+		kprintf("%3u %4u  online %5u %-24s %8lu %11lu %10lu %8lu\n", cpu, bi->apic_id,
+			st.nr_running, cur, (unsigned long)(st.idle_ns / NSEC_PER_MSEC),
+			(unsigned long)cpu_list[cpu]->irq_count, (unsigned long)st.switches,
+			(unsigned long)st.preemptions);
 	}
 }
 
@@ -165,9 +202,9 @@ static const struct command {
 	{ "tests", cmd_tests, "list in-kernel tests; 'tests SUITE' runs one" },
 	{ "ps", cmd_ps, "threads: id, name, state, CPU, run time, what they wait on" },
 	{ "bt", cmd_bt, "bt TID: stack trace of any thread" },
-	{ "cpus", cmd_cpus, "per-CPU scheduler statistics" },
+	{ "cpus", cmd_cpus, "per CPU: APIC id, state, run queue, current thread, idle, interrupts" },
 	{ "spawn", cmd_spawn, "spawn [N]: busy threads that the timer preempts" },
-	{ "panic", cmd_panic, "panic on purpose (to see the report)" },
+	{ "panic", cmd_panic, "panic [@CPU] [MSG]: panic on purpose (to see the report)" },
 	{ "reboot", cmd_reboot, "reset the machine" },
 };
 

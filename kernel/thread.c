@@ -32,6 +32,7 @@
 #include <weft/time.h>
 #include <weft/timer.h>
 #include <weft/errno.h>
+#include <weft/format.h>
 #include <arch/switch.h>
 #include <arch/trap.h>
 #include <arch/irqflags.h>
@@ -54,9 +55,6 @@ static struct list_head all_threads = LIST_HEAD_INIT(all_threads);
 static int next_tid = 1;
 static uint64_t nthreads;
 
-void sched_init_cpu(struct thread *boot, struct thread *idle);
-thread_fn sched_idle_fn(void);
-
 static const char *const state_names[] = { "running", "runnable", "sleep", "sleep-D",
 					   "zombie", "dead" };
 
@@ -68,6 +66,7 @@ static struct thread *thread_alloc(const char *name)
 	strlcpy(t->name, name, sizeof t->name);
 	t->prio = PRIO_DEFAULT;
 	t->weight = sched_prio_to_weight(PRIO_DEFAULT);
+	t->affinity = -1;
 	wait_queue_init(&t->join_wq, "join");
 	t->parent = percpu_read(current);
 	unsigned long f = spin_lock_irqsave(&thread_list_lock);
@@ -105,7 +104,8 @@ static void build_first_frame(struct thread *t, thread_fn fn, void *arg)
 	t->saved_rsp = (uint64_t)sf;
 }
 
-static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached)
+static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached,
+			     int cpu)
 {
 	struct thread *t = thread_alloc(name);
 	if (!t)
@@ -115,6 +115,7 @@ static struct thread *create(thread_fn fn, void *arg, const char *name, bool det
 		return NULL;
 	}
 	t->detached = detached;
+	t->affinity = cpu;
 	build_first_frame(t, fn, arg);
 	sched_add_new(t);
 	return t;
@@ -122,12 +123,34 @@ static struct thread *create(thread_fn fn, void *arg, const char *name, bool det
 
 struct thread *thread_create(thread_fn fn, void *arg, const char *name)
 {
-	return create(fn, arg, name, false);
+	return create(fn, arg, name, false, -1);
 }
 
 struct thread *thread_create_detached(thread_fn fn, void *arg, const char *name)
 {
-	return create(fn, arg, name, true);
+	return create(fn, arg, name, true, -1);
+}
+
+struct thread *thread_create_on(unsigned cpu, thread_fn fn, void *arg, const char *name)
+{
+	if (cpu >= __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE))
+		return NULL;
+	return create(fn, arg, name, false, (int)cpu);
+}
+
+int thread_set_affinity(struct thread *t, int cpu)
+{
+	if (cpu >= (int)__atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE) || cpu < -1 || t->idle)
+		return -EINVAL;
+	if (t == current() && cpu >= 0) {
+		if (!irqs_enabled() || preempt_count())
+			panic("thread_set_affinity: moving the current thread needs interrupts on and "
+			      "no lock held");
+		sched_migrate_self((unsigned)cpu);
+	} else {
+		sched_set_affinity(t, cpu);
+	}
+	return 0;
 }
 
 void thread_exit(void *value)
@@ -316,6 +339,38 @@ int thread_backtrace(int tid)
 struct thread boot_thread;
 static struct thread idle_thread0;
 
+/* An AP's idle thread (arch/x86_64/smpboot.c). No first frame: the AP's
+ * first C code already runs on this stack and becomes the thread. */
+struct thread *thread_create_idle(unsigned cpu)
+{
+	struct thread *idle = kzalloc(sizeof *idle);
+	if (!idle)
+		return NULL;
+	if (kstack_alloc(&idle->stack, KSTACK_PAGES) < 0) {
+		kfree(idle);
+		return NULL;
+	}
+	snprintf(idle->name, sizeof idle->name, "idle%u", cpu);
+	idle->weight = sched_prio_to_weight(PRIO_MAX);
+	idle->prio = PRIO_MAX;
+	idle->tid = -1;
+	idle->detached = true;
+	idle->affinity = (int)cpu;
+	idle->cpu = (int)cpu;
+	idle->state = THREAD_RUNNABLE;
+	wait_queue_init(&idle->join_wq, "join");
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	list_add_tail(&idle->all_link, &all_threads);
+	nthreads++;
+	spin_unlock_irqrestore(&thread_list_lock, f);
+	return idle;
+}
+
+void thread_destroy_idle(struct thread *idle)
+{
+	thread_free(idle);
+}
+
 void sched_init(void)
 {
 	extern struct kstack boot_kstack;
@@ -327,6 +382,7 @@ void sched_init(void)
 	wait_queue_init(&boot->join_wq, "join");
 	boot->tid = 0;
 	boot->detached = true;
+	boot->affinity = -1;
 	list_add_tail(&boot->all_link, &all_threads);
 	nthreads++;
 
@@ -338,6 +394,7 @@ void sched_init(void)
 	idle->prio = PRIO_MAX;
 	idle->tid = -1;
 	idle->detached = true;
+	idle->affinity = 0;
 	wait_queue_init(&idle->join_wq, "join");
 	build_first_frame(idle, sched_idle_fn(), NULL);
 	list_add_tail(&idle->all_link, &all_threads);

@@ -19,10 +19,12 @@
 #include <weft/sched.h>
 #include <arch/apic.h>
 #include <arch/percpu.h>
+#include <arch/cpu.h>
 
 struct timer_cpu {
 	spinlock_t lock;
 	struct list_head pending;   /* sorted by deadline */
+	struct timer *running;      /* whose fn runs now (compared, never dereferenced) */
 };
 static struct timer_cpu timer_cpus[MAX_CPUS];
 
@@ -107,6 +109,17 @@ bool timer_cancel(struct timer *t)
 		spin_unlock_no_resched(&tc->lock);
 	}
 	local_irq_restore(f);
+	if (!was) {
+		/* It may have fired on another CPU and still be running there:
+		 * the caller is about to free t (timers live on stacks), and
+		 * timer_expire() reads t until fn has returned. With one CPU the
+		 * owner cannot run while its timer's interrupt handler does, but
+		 * a thread moved to another CPU can. */
+		unsigned n = __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE);
+		for (unsigned i = 0; i < n; i++)
+			while (__atomic_load_n(&timer_cpus[i].running, __ATOMIC_ACQUIRE) == t)
+				cpu_relax();
+	}
 	return was;
 }
 
@@ -123,9 +136,11 @@ static void timer_expire(void)
 			break;
 		list_del(&t->link);
 		__atomic_store_n(&t->cpu, -1, __ATOMIC_RELEASE);
+		tc->running = t;          /* timer_cancel() waits while this is t */
 		spin_unlock_no_resched(&tc->lock);
 		t->fn(t);                 /* may add timers or wake threads */
 		spin_lock(&tc->lock);
+		__atomic_store_n(&tc->running, (struct timer *)0, __ATOMIC_RELEASE);
 	}
 	spin_unlock_no_resched(&tc->lock);
 	sched_tick();

@@ -55,6 +55,22 @@ static void slot_put(uint64_t s)
 	spin_unlock_irqrestore(&kstack_lock, f);
 }
 
+/* Unmap ks's pages and free them. Another CPU may still hold TLB entries
+ * for them (a thread ran there; kernel pages are global), so those go
+ * before the pages can be handed out again: the slot's next stack could
+ * otherwise be written through a stale entry into a page someone else
+ * owns by then. Preemption on, no spinlock held (kunmap_flush_others). */
+static void unmap_pages(const struct kstack *ks)
+{
+	uint64_t pa[KSTACK_SLOT_SIZE / PAGE_SIZE];
+	for (unsigned i = 0; i < ks->pages; i++)
+		pa[i] = kunmap_page(ks->bottom + i * PAGE_SIZE);
+	kunmap_flush_others(ks->bottom, ks->bottom + ks->pages * PAGE_SIZE);
+	for (unsigned i = 0; i < ks->pages; i++)
+		if (pa[i])
+			pmm_free(pa[i], 0);
+}
+
 int kstack_alloc(struct kstack *ks, unsigned pages)
 {
 	if (pages == 0 || pages * PAGE_SIZE >= KSTACK_SLOT_SIZE)
@@ -78,8 +94,9 @@ int kstack_alloc(struct kstack *ks, unsigned pages)
 		if (!pa || kmap_page(bottom + i * PAGE_SIZE, pa, PTE_WRITE | PTE_NX) < 0) {
 			if (pa)
 				pmm_free(pa, 0);
-			while (i--)
-				pmm_free(kunmap_page(bottom + i * PAGE_SIZE), 0);
+			struct kstack part = { .bottom = bottom, .top = bottom + i * PAGE_SIZE,
+					       .pages = i };
+			unmap_pages(&part);
 			slot_put(slot);
 			return -12;
 		}
@@ -92,11 +109,7 @@ int kstack_alloc(struct kstack *ks, unsigned pages)
 
 static void unmap_and_free(struct kstack *ks)
 {
-	for (unsigned i = 0; i < ks->pages; i++) {
-		uint64_t pa = kunmap_page(ks->bottom + i * PAGE_SIZE);
-		if (pa)
-			pmm_free(pa, 0);
-	}
+	unmap_pages(ks);
 	slot_put((ks->top - KSTACK_BASE) / KSTACK_SLOT_SIZE - 1);
 	ks->bottom = ks->top = 0;
 	ks->pages = 0;

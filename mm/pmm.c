@@ -4,7 +4,8 @@
  * The buddy's per-page metadata is one array covering every frame from the
  * lowest to the highest usable address, taken from the early allocator.
  * Free memory is every MEM_USABLE region minus what is already in use: the
- * first MiB (firmware data; later the CPU start-up trampoline), the kernel
+ * first MiB (firmware data, and the CPU start-up trampoline: pmm_alloc_low()
+ * hands out pages from there, never the buddy), the kernel
  * image and the early allocations after it, the bootloader's information
  * structure, and the boot modules.
  *
@@ -19,6 +20,7 @@
 #include <weft/printk.h>
 #include <weft/panic.h>
 #include <weft/spinlock.h>
+#include <weft/string.h>
 #include <arch/memlayout.h>
 
 static struct buddy buddy;
@@ -131,6 +133,47 @@ uint64_t pmm_free_pages(void)
 }
 
 uint64_t pmm_total_pages(void) { return total_pages; }
+
+/* Below 1 MiB: the buddy never owns these pages (pmm_init reserves the whole
+ * first MiB), so this is a separate bump allocator over the memory map's
+ * usable low regions. Page 0 (real-mode vectors, BIOS data) is never given
+ * out, nor the loader's structure or modules if a loader put them there.
+ * Boot CPU only, before other CPUs run: no lock. */
+static uint64_t low_next = PAGE_SIZE;
+
+static bool low_range_free(uint64_t start, uint64_t end)
+{
+	bool usable = false;
+	for (unsigned i = 0; i < boot_info.nregions; i++) {
+		const struct mem_region *r = &boot_info.regions[i];
+		if (r->type == MEM_USABLE && r->base <= start && end <= r->base + r->len)
+			usable = true;
+		else if (r->type != MEM_USABLE && r->base < end && start < r->base + r->len)
+			return false;     /* overlapping regions: the reserved one wins */
+	}
+	if (!usable)
+		return false;
+	if (boot_info.info_phys < end && start < boot_info.info_phys + boot_info.info_len)
+		return false;
+	for (unsigned i = 0; i < boot_info.nmodules; i++)
+		if (boot_info.modules[i].start < end && start < boot_info.modules[i].end)
+			return false;
+	return true;
+}
+
+uint64_t pmm_alloc_low(unsigned pages, uint64_t limit)
+{
+	if (limit > 1 << 20)
+		limit = 1 << 20;
+	for (uint64_t pa = low_next; pa + pages * PAGE_SIZE <= limit; pa += PAGE_SIZE) {
+		if (low_range_free(pa, pa + pages * PAGE_SIZE)) {
+			low_next = pa + pages * PAGE_SIZE;
+			memset(phys_to_virt(pa), 0, pages * PAGE_SIZE);
+			return pa;
+		}
+	}
+	return 0;
+}
 
 /* mm/kmalloc.c reports heap corruption through this hook. */
 void kmalloc_panic(const char *msg, const void *p)

@@ -11,6 +11,7 @@
 #include <arch/trap.h>
 #include <arch/acpi.h>
 #include <arch/percpu.h>
+#include <arch/irqflags.h>
 #include <weft/printk.h>
 
 #define APIC_ID        0x020
@@ -33,6 +34,8 @@
 #define LVT_MASKED       (1U << 16)
 #define LVT_PERIODIC     (1U << 17)
 #define ICR_NMI          (4U << 8)
+#define ICR_INIT         (5U << 8)
+#define ICR_STARTUP      (6U << 8)
 #define ICR_PENDING      (1U << 12)
 #define ICR_ASSERT       (1U << 14)
 #define ICR_ALL_BUT_SELF (3U << 18)
@@ -67,22 +70,40 @@ uint32_t lapic_id(void)
 void lapic_eoi(void) { lapic_write(APIC_EOI, 0); }
 
 /* Write the interrupt command register and wait until the APIC has
- * accepted it (xAPIC only has a delivery-status bit). */
+ * accepted it (xAPIC only has a delivery-status bit). In xAPIC mode the
+ * destination and the command are two writes: interrupts stay off in
+ * between, or a handler sending its own IPI (a wakeup's reschedule IPI)
+ * would change the destination under us. */
 static void lapic_icr(uint32_t dest, uint32_t low)
 {
 	if (x2apic) {
+		/* A WRMSR to an x2APIC register is not serializing: without the
+		 * fences the IPI could overtake our earlier stores (a queued call,
+		 * need_resched) and the target would see the old values. */
+		__asm__ volatile("mfence; lfence" ::: "memory");
 		wrmsr(0x830, ((uint64_t)dest << 32) | low);
 		return;
 	}
+	unsigned long f = local_irq_save();
 	lapic_write(APIC_ICR_HI, dest << 24);
 	lapic_write(APIC_ICR_LO, low);
 	while (lapic_read(APIC_ICR_LO) & ICR_PENDING)
 		cpu_relax();
+	local_irq_restore(f);
 }
 
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector) { lapic_icr(apic_id, ICR_ASSERT | vector); }
 void lapic_send_nmi(uint32_t apic_id) { lapic_icr(apic_id, ICR_ASSERT | ICR_NMI); }
 void lapic_send_nmi_others(void) { lapic_icr(0, ICR_ASSERT | ICR_NMI | ICR_ALL_BUT_SELF); }
+/* INIT (level assert): the target resets and waits for a start-up IPI.
+ * No de-assert: only the 82489DX needed it, and x2APIC mode refuses it. */
+void lapic_send_init(uint32_t apic_id) { lapic_icr(apic_id, ICR_ASSERT | ICR_INIT); }
+/* Start-up IPI: a CPU waiting after INIT starts in real mode at
+ * page << 12 (CS = page << 8, IP = 0); any other CPU ignores it. */
+void lapic_send_startup(uint32_t apic_id, uint8_t page)
+{
+	lapic_icr(apic_id, ICR_ASSERT | ICR_STARTUP | page);
+}
 
 static void spurious_irq(struct trap_frame *f, void *arg)
 {

@@ -16,6 +16,7 @@
 #include <weft/string.h>
 #include <weft/spinlock.h>
 #include <weft/bootinfo.h>
+#include <weft/smp.h>
 #include <arch/memlayout.h>
 #include <arch/cpu.h>
 #include <arch/apic.h>
@@ -230,6 +231,21 @@ uint64_t kunmap_page(uint64_t va)
 	}
 	spin_unlock_irqrestore(&kernel_pt_lock, f);
 	return pa;
+}
+
+static void flush_range(void *arg)
+{
+	const uint64_t *r = arg;
+	for (uint64_t va = r[0]; va < r[1]; va += PAGE_SIZE)
+		invlpg(va);
+}
+
+void kunmap_flush_others(uint64_t start, uint64_t end)
+{
+	if (smp_online_cpus() < 2)
+		return;
+	uint64_t r[2] = { start & ~PAGE_MASK, end };
+	smp_call_mask(CPUMASK_ALL, flush_range, r, true);
 }
 
 /* The I/O window: device registers, 4 KiB pages, uncached. */

@@ -5,7 +5,8 @@
  * TSS too: the TSS's RSP0 follows the thread running on that CPU and its
  * IST slots point at that CPU's emergency stacks, so neither can be shared.
  * The boot CPU's structure is static (it is needed before any allocator
- * exists); later CPUs get theirs from kmalloc (issue 5).
+ * exists); the others get theirs from the page allocator when they are
+ * started (arch/x86_64/smpboot.c).
  */
 #include <arch/percpu.h>
 #include <arch/cpu.h>
@@ -113,18 +114,21 @@ void gdt_load(struct percpu *c)
 	wrmsr(MSR_GS_BASE, gs_base);
 }
 
-void percpu_alloc_ist(struct percpu *c)
+int percpu_alloc_ist(struct percpu *c)
 {
+	int failed = 0;
 	for (int i = 0; i < IST_COUNT; i++) {
 		struct kstack ks;
 		if (kstack_alloc(&ks, IST_STACK_PAGES) < 0) {
-			pr_err("percpu: no memory for IST stack %d of CPU %u; keeping the boot one\n",
-			       i + 1, c->cpu_id);
+			pr_err("percpu: no memory for IST stack %d of CPU %u%s\n", i + 1, c->cpu_id,
+			       c == &boot_cpu ? "; keeping the boot one" : "");
+			failed++;
 			continue;
 		}
 		c->ist_bottom[i] = ks.bottom;
 		c->tss.ist[i] = ks.top;
 	}
+	return failed;
 }
 
 void percpu_set_kernel_stack(uint64_t top)

@@ -60,7 +60,8 @@ void usermode_init_cpu(void)
 		cr4 |= CR4_UMIP;      /* SGDT/SIDT/SLDT/SMSW/STR fault in ring 3 */
 	write_cr4(cr4);
 	uaccess_smap = cpu_features.smap;
-	pr_info("usermode: SYSCALL at %p; SMEP %s, SMAP %s, UMIP %s\n", (void *)syscall_entry,
+	if (cpu_id() == 0)   /* the same on every CPU; other CPUs take no lock here (smpboot.c) */
+		pr_info("usermode: SYSCALL at %p; SMEP %s, SMAP %s, UMIP %s\n", (void *)syscall_entry,
 		cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent",
 		cpu_features.umip ? "on" : "absent");
 }

@@ -22,7 +22,7 @@ struct boot_options {
 	unsigned init_argc;
 	bool bench;               /* bench=all: run kernel/bench.c and exit */
 	bool strace;              /* strace: log every system call (debugging) */
-	unsigned smp;             /* smp=N: CPUs to use (issue 5); default all */
+	unsigned smp;             /* smp=N or maxcpus=N: CPUs to use; nosmp = 1; 0 = all */
 	unsigned bad_options;     /* how many options were rejected (tests) */
 };
 extern struct boot_options boot_options;

@@ -38,8 +38,14 @@ uint64_t early_alloc_pages(uint64_t n);
  * Returns 0, or -ENOMEM if a page-table page could not be allocated. */
 int kmap_page(uint64_t va, uint64_t pa, uint64_t flags);
 /* Returns the physical address that was mapped, or 0. Flushes the TLB
- * entry on this CPU (other CPUs: issue 5). */
+ * entry on this CPU only: see kunmap_flush_others(). */
 uint64_t kunmap_page(uint64_t va);
+/* After kunmap_page() of pages in [start, end): make every other CPU drop
+ * its TLB entries for the range (kernel pages are global, so entries
+ * survive CR3 switches), before the pages are reused. Waits for them: call
+ * with preemption on (no spinlock held; interrupts may be off), see
+ * <weft/smp.h>. A no-op with one CPU online. */
+void kunmap_flush_others(uint64_t start, uint64_t end);
 /* Is va mapped in the current address space? Safe on any address. */
 bool paging_is_mapped(uint64_t va);
 /* The leaf entry for va (0 if none); *level gets 1 (4K), 2 (2M) or 3 (1G). */

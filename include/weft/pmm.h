@@ -29,6 +29,11 @@ void pmm_free(uint64_t phys, unsigned order);
 uint64_t pmm_free_pages(void);
 uint64_t pmm_total_pages(void);
 
+/* `pages` zeroed contiguous pages of usable RAM below `limit` (at most
+ * 1 MiB) and above page 0, never handed out again; 0 if there are none.
+ * For what real-mode code must reach (the CPU start-up trampoline). Boot
+ * CPU, before the other CPUs are started. */
+uint64_t pmm_alloc_low(unsigned pages, uint64_t limit);
 /* Boot: hand every unused usable page to the allocator (after paging_init). */
 void pmm_init(void);
 #endif

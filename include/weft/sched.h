@@ -29,12 +29,28 @@ void preempt_schedule_irq(void);
 uint32_t sched_prio_to_weight(int prio);
 /* Change t's priority and weight (any thread; takes its run-queue lock). */
 void sched_set_weight(struct thread *t, int prio, uint32_t weight);
-/* Per-CPU counters for `cpus` and tests. */
+/* Per-CPU counters for `cpus` and tests (an online CPU; takes its
+ * run-queue lock). idle_ns includes an idle stint still in progress. */
 struct sched_stats {
 	uint64_t switches, preemptions, idle_ns;
-	unsigned nr_running;
+	unsigned nr_running;                  /* waiting in the queue, not counting the runner */
+	int curr_tid;                         /* the thread running there now */
+	char curr_name[THREAD_NAME_LEN];
 };
 void sched_get_stats(unsigned cpu, struct sched_stats *out);
+/* t->affinity = cpu under t's run-queue lock; takes effect at its next
+ * wakeup (thread_set_affinity). */
+void sched_set_affinity(struct thread *t, int cpu);
+/* Move the calling thread to `cpu` and bind it there; returns running on
+ * it. Interrupts on, no spinlock held (thread_set_affinity checks). */
+void sched_migrate_self(unsigned cpu);
+
+/* Boot, on each CPU with interrupts off: `boot` is the running context,
+ * which becomes a thread; `idle` is this CPU's idle thread. On an AP they
+ * are the same thread: the AP's first context is its idle thread. */
+void sched_init_cpu(struct thread *boot, struct thread *idle);
+/* The idle loop (enters with interrupts on; never returns). */
+thread_fn sched_idle_fn(void);
 
 /* Catch "scheduling while atomic" in tests instead of panicking
  * (<arch/trap.h> trap catch with this pseudo-vector). */

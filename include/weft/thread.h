@@ -59,7 +59,10 @@ struct thread {
 
 	/* Scheduler state, guarded by the run-queue lock of `cpu`: */
 	volatile int state;          /* enum thread_state */
-	int cpu;                     /* CPU whose run queue owns this thread */
+	int cpu;                     /* CPU whose run queue owns this thread; changes
+				      * only under that queue's lock (a wakeup moving it
+				      * to its affinity CPU, or pick_next on the CPU) */
+	int affinity;                /* CPU it is bound to, or -1: stays where it is */
 	volatile bool on_cpu;        /* its stack is in use by a CPU (until schedule_tail) */
 	/* No saved preempt count: the count is per-CPU (struct percpu) and is
 	 * zero at every switch (schedule() refuses to run otherwise, and the
@@ -107,6 +110,16 @@ typedef void *(*thread_fn)(void *arg);
 struct thread *thread_create(thread_fn fn, void *arg, const char *name);
 /* The same, detached: reaped automatically when it exits. */
 struct thread *thread_create_detached(thread_fn fn, void *arg, const char *name);
+/* The same, bound to CPU `cpu` (an online CPU, 0 .. cpu_count-1): it is
+ * queued there, runs only there, and a wakeup always puts it back there.
+ * NULL if out of memory or `cpu` is not online. */
+struct thread *thread_create_on(unsigned cpu, thread_fn fn, void *arg, const char *name);
+/* Bind t to `cpu`, or unbind it (-1: it stays on the CPU it last ran on).
+ * For the calling thread this moves it now: it returns running on `cpu`
+ * (call with interrupts on and no spinlock held). Another thread moves at
+ * its next wakeup: a sleeping one when it is woken, a runnable one after
+ * it next sleeps. -EINVAL for a CPU that is not online or an idle thread. */
+int thread_set_affinity(struct thread *t, int cpu);
 /* End the calling thread. */
 __attribute__((noreturn)) void thread_exit(void *value);
 /* Wait for t to exit, free it, return its value. -EINVAL-like misuse panics. */
@@ -138,6 +151,12 @@ int thread_backtrace(int tid);
 /* Boot: turn the running boot context into a thread, start the idle
  * thread and the scheduler on this CPU. */
 void sched_init(void);
+/* SMP bring-up (arch/x86_64/smpboot.c), boot CPU: the idle thread of CPU
+ * `cpu`, listed like any thread; its stack is where that CPU's first C
+ * code runs. NULL if out of memory. thread_destroy_idle() frees one whose
+ * CPU never came up. */
+struct thread *thread_create_idle(unsigned cpu);
+void thread_destroy_idle(struct thread *idle);
 /* Internal (schedule_tail): free a detached zombie whose stack is no longer in use. */
 void thread_reap_if_detached(struct thread *t);
 #endif

@@ -19,7 +19,9 @@ struct timer {
 void timer_init_struct(struct timer *t, void (*fn)(struct timer *), void *data);
 /* Arm t on this CPU. Any context. */
 void timer_add(struct timer *t, uint64_t deadline);
-/* Disarm; true if it was still pending (its fn will not run). */
+/* Disarm; true if it was still pending (its fn will not run). If it had
+ * already fired, waits until its fn has returned on whichever CPU ran it,
+ * so t may be freed afterwards (never call it from t's own fn). */
 bool timer_cancel(struct timer *t);
 /* Reprogram this CPU's LAPIC timer for min(next timer, percpu.slice_end);
  * now = the caller's clock_monotonic_ns() reading. Also for tests that

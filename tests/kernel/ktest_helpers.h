@@ -11,7 +11,8 @@
 
 static inline uint64_t now_ns(void) { return clock_monotonic_ns(); }
 
-/* Scheduler counters of CPU 0, the one CPU that runs threads for now. */
+/* Scheduler counters of CPU 0, where these tests and their threads run
+ * (threads stay on the CPU that created them unless bound elsewhere). */
 static inline struct sched_stats stats(void)
 {
 	struct sched_stats s;

@@ -14,8 +14,12 @@ void lapic_eoi(void);
 /* Send a fixed interrupt, or an NMI, to one CPU by APIC id (may be self). */
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi(uint32_t apic_id);
-/* NMI to every CPU but this one (panic). */
+/* NMI to every CPU but this one, including CPUs weft never started. */
 void lapic_send_nmi_others(void);
+/* Starting a CPU (arch/x86_64/smpboot.c): INIT, then start-up IPIs whose
+ * vector is the physical page number of the real-mode entry (< 0x100). */
+void lapic_send_init(uint32_t apic_id);
+void lapic_send_startup(uint32_t apic_id, uint8_t page);
 
 /* The LAPIC timer, counting at lapic_timer_hz (found by time_init()). */
 extern uint64_t lapic_timer_hz;

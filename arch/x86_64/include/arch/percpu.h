@@ -98,6 +98,10 @@ struct percpu {
 #define SLICE_NONE  (1ULL << 62)
 #define TIMER_NEVER SLICE_NONE  /* percpu.timer_armed when the LAPIC timer is stopped */
 #define MAX_CPUS 16
+/* cpu_list[i] is logical CPU i's structure. CPUs 0 .. cpu_count-1 are
+ * online (weft never takes a CPU offline); cpu_count only grows, during
+ * smp_boot_aps() (arch/x86_64/smpboot.c), with a release store: a reader
+ * that sees cpu_count == n (acquire) sees CPUs 0..n-1 fully set up. */
 extern struct percpu *cpu_list[MAX_CPUS];
 extern unsigned cpu_count;
 
@@ -142,8 +146,10 @@ static inline unsigned cpu_id(void) { return percpu_read(cpu_id); }
 void percpu_init_boot(void);
 /* Load this CPU's GDT, TSS and segment registers; keeps GS base on c. */
 void gdt_load(struct percpu *c);
-/* Give this CPU guard-paged IST stacks (after the memory manager is up). */
-void percpu_alloc_ist(struct percpu *c);
+/* Give c guard-paged IST stacks (after the memory manager is up). Returns
+ * how many could not be allocated: the boot CPU then keeps its static
+ * ones; another CPU's slot stays 0 and that CPU must not be started. */
+int percpu_alloc_ist(struct percpu *c);
 /* Set the stack the CPU enters on from ring 3 (TSS.RSP0 and the mirror). */
 void percpu_set_kernel_stack(uint64_t top);
 #endif

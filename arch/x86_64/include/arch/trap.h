@@ -53,6 +53,8 @@
 #define VEC_TEST_LOW   0x40   /* tests: nested-interrupt, low class */
 #define VEC_TEST_HIGH  0xa0   /* tests: nested-interrupt, high class */
 #define VEC_TIMER      0xef   /* LAPIC timer */
+#define VEC_CALL       0xfc   /* IPI: run queued smp_call functions (kernel/smp.c) */
+#define VEC_RESCHED    0xfd   /* IPI: reschedule; the handler only acknowledges */
 #define VEC_SPURIOUS   0xff
 #define VEC_SYSCALL    0x100  /* trap_frame.vector of a SYSCALL entry (not an IDT vector) */
 #define VEC_SIGRETURN  0x101  /* ...after rt_sigreturn rewrote it: no restart, IRETQ exit */
