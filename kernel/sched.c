@@ -169,11 +169,23 @@ static inline struct thread *pop_top(struct runqueue *rq)
  * nr_running does not change. (Equal vruntimes go to the waiting thread.
  * prev keeps its old heap_seq: having just run, it cannot tie with the
  * threads that waited.) */
+/* A yielding thread goes no earlier than the thread it gives way to:
+ * otherwise, with three or more threads, two yielders with small vruntimes
+ * could hand the CPU back and forth while the third waits. It gives up
+ * the credit it had, which is what yielding means. */
+static inline void yield_behind(struct thread *prev, const struct thread *top)
+{
+	if ((int64_t)(prev->vruntime - top->vruntime) < 0)
+		prev->vruntime = top->vruntime;
+}
+
 static struct thread *requeue_and_pick(struct runqueue *rq, struct thread *prev, bool yield)
 {
 	struct thread *top = rq->heap;
 	if (!top || (!yield && (int64_t)(prev->vruntime - top->vruntime) < 0))
 		return prev;
+	if (yield)
+		yield_behind(prev, top);
 	pop_top(rq);
 	rq->heap = heap_merge(rq->heap, prev);
 	return top;
@@ -494,6 +506,8 @@ static inline __attribute__((always_inline)) void __schedule(enum sched_mode mod
 			schedule_general(prev, mode, now);
 			return;
 		} else {
+			if (mode == SCHED_YIELD)
+				yield_behind(prev, top);
 			rq->heap = prev;
 			prev->state = THREAD_RUNNABLE;
 			next = top;
