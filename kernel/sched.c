@@ -368,6 +368,8 @@ static __attribute__((noinline)) void after_switch_work(struct thread *prev)
 	bool reap = (work & AFTER_SWITCH_REAP) && prev->detached; /* only a detached zombie */
 	if (prev)
 		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+	if (__builtin_expect(c->rq->lock.owner == c->rq->lock.next, 0))
+		panic("after a switch on CPU %u: the run-queue lock is not held", c->cpu_id);
 	spin_release_raw(&c->rq->lock);
 	struct mm *drop = c->mm_drop;
 	if (drop) {
@@ -397,9 +399,11 @@ static inline __attribute__((always_inline)) void run_next(struct percpu *c,
 	if (__builtin_expect(end < c->timer_armed, 0))
 		c->after_switch |= AFTER_SWITCH_TIMER;
 	if (next == prev) {
-		spin_release_raw(&rq->lock);
+		/* Exactly one release, here or in after_switch_work(). */
 		if (__builtin_expect(c->after_switch != 0, 0))
 			after_switch_work(NULL);
+		else
+			spin_release_raw(&rq->lock);
 		return;
 	}
 	rq->switches++;
