@@ -147,6 +147,9 @@ struct thread *thread_find(int tid);
 /* `ps` and `bt ID` */
 void thread_print_all(void);
 int thread_backtrace(int tid);
+/* Every thread's state, flags and kernel stack (and user RIP): for hang
+ * reports. Any context; does not wait for locks the caller may hold. */
+void thread_dump_all(void);
 
 /* Boot: turn the running boot context into a thread, start the idle
  * thread and the scheduler on this CPU. */

@@ -29,4 +29,7 @@ bool timer_cancel(struct timer *t);
 void timer_program(uint64_t now);
 /* The LAPIC timer interrupt: runs expired timers, then the scheduler tick. */
 void timer_init(void);
+/* Every CPU's pending timers, slice end and armed LAPIC deadline (hang
+ * reports). Any context; does not wait for the timer locks. */
+void timer_dump(void);
 #endif
