@@ -125,13 +125,27 @@ bool timer_cancel(struct timer *t)
 	return was;
 }
 
+/* The last timer interrupt of each CPU (timer_last_irq). */
+static struct timer_irq_stamp last_irq[MAX_CPUS];
+
+void timer_last_irq(struct timer_irq_stamp *out)
+{
+	unsigned long f = local_irq_save();
+	*out = last_irq[cpu_id()];
+	local_irq_restore(f);
+}
+
 /* The LAPIC timer interrupt (interrupts off, preemption off). */
 static void timer_expire(void)
 {
-	struct timer_cpu *tc = &timer_cpus[cpu_id()];
-	this_cpu()->timer_armed = TIMER_NEVER;   /* the one-shot has fired */
+	struct percpu *c = this_cpu();
+	struct timer_cpu *tc = &timer_cpus[c->cpu_id];
+	uint64_t now = clock_monotonic_ns(), armed = c->timer_armed;
+	last_irq[c->cpu_id] = (struct timer_irq_stamp){
+		.at = now, .late_ns = armed != TIMER_NEVER && now > armed ? now - armed : 0,
+		.idle = c->current->idle };
+	c->timer_armed = TIMER_NEVER;   /* the one-shot has fired */
 	spin_lock(&tc->lock);
-	uint64_t now = clock_monotonic_ns();
 	while (!list_empty(&tc->pending)) {
 		struct timer *t = container_of(tc->pending.next, struct timer, link);
 		if (t->deadline > now)
