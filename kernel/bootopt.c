@@ -13,6 +13,7 @@ static const struct boot_options defaults = {
 	.loglevel = LOGLEVEL_DEFAULT,
 	.panic_exit = false,
 	.test_repeat = 1,
+	.watchdog_s = WATCHDOG_DEFAULT_S,
 	.smp = 0,
 };
 struct boot_options boot_options = defaults;
@@ -57,6 +58,11 @@ static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 			reject(o, t, "expected a number 1..1000", "1");
 		else
 			o->test_repeat = (unsigned)n;
+	} else if (cmdline_key_is(t, "watchdog")) {
+		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n > WATCHDOG_MAX_S)
+			reject(o, t, "expected seconds 0..86400 (0 = off)", "300");
+		else
+			o->watchdog_s = (unsigned)n;
 	} else if (cmdline_key_is(t, "init")) {
 		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof o->init)
 			reject(o, t, "expected init=PATH", "none");

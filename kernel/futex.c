@@ -18,6 +18,11 @@
 #include <weft/sched.h>
 #include <weft/errno.h>
 #include <weft/signal.h>
+#include <weft/printk.h>
+#include <weft/paging.h>
+#include <weft/vm.h>
+#include <arch/memlayout.h>
+#include <arch/cpu.h>
 
 #define FUTEX_WAIT          0
 #define FUTEX_WAKE          1
@@ -45,6 +50,7 @@ struct futex_waiter {
 	uint32_t bitset;
 	struct thread *t;
 	struct bucket *b;       /* the bucket it hangs in (requeue moves it) */
+	uint32_t val;           /* FUTEX_WAIT: the value it saw (for futex_dump) */
 	bool woken;
 	bool pi;
 };
@@ -196,7 +202,8 @@ static long futex_wait(uint64_t uaddr, uint32_t val, int64_t deadline, uint32_t 
 	if (!bitset)
 		return -EINVAL;
 	struct bucket *b = bucket_of(mm, uaddr);
-	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = bitset, .t = t, .b = b };
+	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = bitset, .t = t, .b = b,
+				  .val = val };
 	for (;;) {
 		unsigned long f;
 		uint32_t cur;
@@ -508,6 +515,45 @@ long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint
 	default:
 		return -ENOSYS;
 	}
+}
+
+/* --- hang reports ------------------------------------------------------------- */
+
+/* The word at uaddr of mm, read through its page tables (any context). */
+static bool peek_word(struct mm *mm, uint64_t uaddr, uint32_t *v)
+{
+	uint64_t *pte = pt_walk_user(mm->root, uaddr & ~0xfffULL, false);
+	if (!pte || !(*pte & PTE_PRESENT))
+		return false;
+	*v = *(volatile uint32_t *)((char *)phys_to_virt(*pte & PTE_ADDR) + (uaddr & 0xfff));
+	return true;
+}
+
+void futex_dump(void)
+{
+	if (!__atomic_load_n(&buckets_ready, __ATOMIC_ACQUIRE))
+		return;
+	unsigned long f = local_irq_save();
+	kprintf("--- futex waiters ---\n");
+	for (int i = 0; i < NBUCKETS; i++) {
+		struct bucket *b = &buckets[i];
+		bool locked = false;
+		for (int n = 0; n < 100000 && !(locked = spin_trylock(&b->lock)); n++)
+			cpu_relax();
+		struct list_head *pos;
+		list_for_each(pos, &b->waiters) {
+			struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
+			uint32_t v = 0;
+			bool ok = peek_word(w->mm, w->uaddr, &v);
+			kprintf("  bucket %d%s: tid %d %s uaddr %#lx, waits while == %#x, word now %s%#x%s\n",
+				i, locked ? "" : " [unlocked]", w->t->tid, w->pi ? "LOCK_PI" : "WAIT",
+				(unsigned long)w->uaddr, w->val, ok ? "" : "(not present) ", v,
+				w->woken ? " (woken)" : "");
+		}
+		if (locked)
+			spin_unlock_no_resched(&b->lock);
+	}
+	local_irq_restore(f);
 }
 
 /* --- robust lists ------------------------------------------------------------- */

@@ -11,7 +11,15 @@
 #include <weft/format.h>
 #include <weft/pmm.h>
 #include <weft/time.h>
+#include <weft/timer.h>
+#include <weft/thread.h>
+#include <weft/process.h>
+#include <weft/sched.h>
+#include <weft/bootopt.h>
+#include <weft/panic.h>
+#include <weft/futex.h>
 #include <arch/irqflags.h>
+#include <arch/percpu.h>
 
 extern const struct ktest __ktest_start[], __ktest_end[];
 
@@ -81,6 +89,58 @@ static unsigned collect_suites(const char *selection, const char **suites)
 	return n;
 }
 
+/* --- the hung-test watchdog ------------------------------------------------
+ *
+ * A test that has not returned after boot_options.watchdog_s seconds is
+ * reported instead of being waited for until the host gives up: every
+ * thread (state, flags, kernel stack, user RIP), every CPU's timers and
+ * run-queue counters, then a panic (panic=exit leaves QEMU with 37). It is
+ * a one-shot kernel timer, so it fires as long as the CPU that armed it
+ * takes interrupts: lost wakeups, deadlocks between sleepers and livelocks
+ * with interrupts on. (A CPU spinning with interrupts off never sees it.)
+ */
+static struct timer watchdog;
+static const struct ktest *watched;
+static uint64_t watched_since;
+
+static void watchdog_fire(struct timer *tm)
+{
+	(void)tm;
+	const struct ktest *k = watched;
+	uint64_t secs = (clock_monotonic_ns() - watched_since) / NSEC_PER_SEC;
+	kprintf("    # HUNG: %s.%s still running after %lu s (watchdog=%u)\n", k->suite, k->name,
+		(unsigned long)secs, boot_options.watchdog_s);
+	for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
+		if (!cpu_list[cpu])
+			continue;
+		struct sched_stats st;
+		sched_get_stats(cpu, &st);
+		kprintf("--- CPU %u: current tid %d, %u queued, %lu switches, %lu preemptions ---\n",
+			cpu, cpu_list[cpu]->current ? cpu_list[cpu]->current->tid : -1, st.nr_running,
+			(unsigned long)st.switches, (unsigned long)st.preemptions);
+	}
+	timer_dump();
+	futex_dump();
+	thread_dump_all();
+	panic("hung test %s.%s: no result after %lu s", k->suite, k->name, (unsigned long)secs);
+}
+
+static void watchdog_arm(const struct ktest *k)
+{
+	if (!boot_options.watchdog_s)
+		return;
+	watched = k;
+	watched_since = clock_monotonic_ns();
+	timer_init_struct(&watchdog, watchdog_fire, NULL);
+	timer_add(&watchdog, watched_since + (uint64_t)boot_options.watchdog_s * NSEC_PER_SEC);
+}
+
+static void watchdog_disarm(void)
+{
+	if (boot_options.watchdog_s)
+		timer_cancel(&watchdog);
+}
+
 unsigned ktest_run(const char *selection)
 {
 	const char *suites[MAX_SUITES];
@@ -99,7 +159,9 @@ unsigned ktest_run(const char *selection)
 				continue;
 			struct ktest_ctx t = { 0 };
 			uint64_t t0 = clock_monotonic_ns();
+			watchdog_arm(k);
 			k->fn(&t);
+			watchdog_disarm();
 			uint64_t us = (clock_monotonic_ns() - t0) / 1000;
 			if (!irqs_enabled()) {
 				kprintf("    # FAIL: test returned with interrupts disabled\n");

@@ -68,11 +68,21 @@ static void *user_thread_main(void *arg)
 		else
 			fpu_area_init(fpu);
 	}
-	/* CLONE_PARENT_SETTID: the parent's word holds our tid before clone()
-	 * returns to it (the address space is the process's, loaded here). */
+	/* Take the process's address space before touching user memory, as
+	 * t->mm, not by loading it alone: the scheduler reloads CR3 on a
+	 * switch back only for a thread whose t->mm is set (a kernel thread
+	 * keeps whatever tables the CPU has, and a thread of p that exits
+	 * meanwhile loads the kernel's), and a fault on a user page is
+	 * resolved only for such a thread (user_fault_from_kernel). */
+	unsigned long f = local_irq_save();
+	t->mm = p->mm;
 	mm_activate(p->mm);
+	local_irq_restore(f);
 	if (p->pid == 0)
 		p->pid = t->tid;        /* the first thread's tid is the pid, as on Linux */
+	/* CLONE_PARENT_SETTID: the parent's word holds our tid before clone()
+	 * returns to it (musl's thread-list lock and pthread_join rely on it;
+	 * a bad address is ignored, as on Linux). */
 	if (us->parent_tid_addr)
 		put_user_u32(us->parent_tid_addr, (uint32_t)t->tid);
 	complete(&us->started);
@@ -83,14 +93,12 @@ static void *user_thread_main(void *arg)
 	spin_unlock(&p->lock);
 
 	/* Become a user thread: from the next switch on, the scheduler loads
-	 * this address space, FS base and FPU state for us. */
-	unsigned long f = local_irq_save();
+	 * this FS base and FPU state for us too. */
+	f = local_irq_save();
 	t->proc = p;
 	t->fpu = fpu;
 	t->fs_base = fs_base;
 	t->clear_child_tid = ctid;
-	t->mm = p->mm;
-	mm_activate(p->mm);
 	user_load_thread_state(t);
 	local_irq_restore(f);
 	if (doomed)

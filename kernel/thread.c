@@ -334,6 +334,60 @@ int thread_backtrace(int tid)
 	return 0;
 }
 
+/* Where a switched-out (or the calling) thread is in the kernel. */
+static void print_stack(struct thread *t)
+{
+	if (t == current()) {
+		backtrace_print((uint64_t)print_stack, (uint64_t)__builtin_frame_address(0));
+	} else if (t->on_cpu) {
+		kprintf("    (running on CPU %d: no saved frame)\n", t->cpu);
+	} else {
+		const struct switch_frame *sf = (const struct switch_frame *)t->saved_rsp;
+		backtrace_print(sf->ret, sf->rbp);
+	}
+}
+
+void thread_dump_all(void)
+{
+	/* Called from anywhere, interrupts included, maybe while the
+	 * interrupted code holds thread_list_lock: wait for it a little, then
+	 * read the list without it (the report is for a machine about to stop). */
+	unsigned long f = local_irq_save();
+	bool locked = false;
+	for (int i = 0; i < 1000000 && !(locked = spin_trylock(&thread_list_lock)); i++)
+		cpu_relax();
+	uint64_t now = clock_monotonic_ns();
+	kprintf("--- all threads at %lu.%06lu s (CPU %u, current tid %d)%s ---\n",
+		(unsigned long)(now / NSEC_PER_SEC), (unsigned long)(now / 1000 % 1000000), cpu_id(),
+		current()->tid, locked ? "" : " [thread list read unlocked]");
+	struct list_head *p;
+	list_for_each(p, &all_threads) {
+		struct thread *t = container_of(p, struct thread, all_link);
+		int st = t->state;
+		kprintf("%5d %-16s %-8s cpu %d%s%s%s%s%s vruntime %lu run %lu ms waits %s\n", t->tid,
+			t->name, st >= 0 && st <= THREAD_DEAD ? state_names[st] : "?", t->cpu,
+			t->on_cpu ? " on_cpu" : "", t->need_resched ? " need_resched" : "",
+			t->killed ? " killed" : "", t->sigpending ? " sigpending" : "",
+			t->timed_out ? " timed_out" : "", (unsigned long)t->vruntime,
+			(unsigned long)(t->cpu_time_ns / NSEC_PER_MSEC),
+			t->wait_name ? t->wait_name : "-");
+		if (t->mm && st != THREAD_DEAD && t->stack.pages) {
+			const struct trap_frame *uf = user_frame_at(t->stack.top);
+			kprintf("    user rip %#lx rsp %#lx; last entry: vector %#lx, error code"
+				" (system call number) %lu, rdi %#lx rsi %#lx rdx %#lx r10 %#lx\n",
+				(unsigned long)uf->rip, (unsigned long)uf->rsp,
+				(unsigned long)uf->vector, (unsigned long)uf->error_code,
+				(unsigned long)uf->rdi, (unsigned long)uf->rsi,
+				(unsigned long)uf->rdx, (unsigned long)uf->r10);
+		}
+		if (st != THREAD_DEAD)
+			print_stack(t);
+	}
+	if (locked)
+		spin_unlock_no_resched(&thread_list_lock);
+	local_irq_restore(f);
+}
+
 /* The boot context, which becomes thread 0 "main"; percpu.current points
  * here from kmain's first line (arch/x86_64/percpu.c). */
 struct thread boot_thread;

@@ -20,6 +20,8 @@
 #include <arch/apic.h>
 #include <arch/percpu.h>
 #include <arch/cpu.h>
+#include <weft/printk.h>
+#include <weft/ksyms.h>
 
 struct timer_cpu {
 	spinlock_t lock;
@@ -123,13 +125,27 @@ bool timer_cancel(struct timer *t)
 	return was;
 }
 
+/* The last timer interrupt of each CPU (timer_last_irq). */
+static struct timer_irq_stamp last_irq[MAX_CPUS];
+
+void timer_last_irq(struct timer_irq_stamp *out)
+{
+	unsigned long f = local_irq_save();
+	*out = last_irq[cpu_id()];
+	local_irq_restore(f);
+}
+
 /* The LAPIC timer interrupt (interrupts off, preemption off). */
 static void timer_expire(void)
 {
-	struct timer_cpu *tc = &timer_cpus[cpu_id()];
-	this_cpu()->timer_armed = TIMER_NEVER;   /* the one-shot has fired */
+	struct percpu *c = this_cpu();
+	struct timer_cpu *tc = &timer_cpus[c->cpu_id];
+	uint64_t now = clock_monotonic_ns(), armed = c->timer_armed;
+	last_irq[c->cpu_id] = (struct timer_irq_stamp){
+		.at = now, .late_ns = armed != TIMER_NEVER && now > armed ? now - armed : 0,
+		.idle = c->current->idle };
+	c->timer_armed = TIMER_NEVER;   /* the one-shot has fired */
 	spin_lock(&tc->lock);
-	uint64_t now = clock_monotonic_ns();
 	while (!list_empty(&tc->pending)) {
 		struct timer *t = container_of(tc->pending.next, struct timer, link);
 		if (t->deadline > now)
@@ -147,6 +163,41 @@ static void timer_expire(void)
 	spin_lock(&tc->lock);
 	program_locked(tc, clock_monotonic_ns());
 	spin_unlock_no_resched(&tc->lock);
+}
+
+void timer_dump(void)
+{
+	unsigned long f = local_irq_save();
+	uint64_t now = clock_monotonic_ns();
+	for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
+		struct timer_cpu *tc = &timer_cpus[cpu];
+		struct percpu *c = cpu_list[cpu];
+		if (!c)
+			continue;   /* not started */
+		bool locked = false;
+		for (int i = 0; i < 1000000 && !(locked = spin_trylock(&tc->lock)); i++)
+			cpu_relax();
+		kprintf("--- timers of CPU %u%s: slice_end %ld us, LAPIC armed %ld us from now ---\n",
+			cpu, locked ? "" : " [read unlocked]",
+			c->slice_end == SLICE_NONE ? -1L : (long)(c->slice_end - now) / 1000,
+			c->timer_armed == UINT64_MAX ? -1L : (long)(c->timer_armed - now) / 1000);
+		struct list_head *pos;
+		int n = 0;
+		list_for_each(pos, &tc->pending) {
+			struct timer *t = container_of(pos, struct timer, link);
+			char sym[64];
+			ksym_format((uint64_t)t->fn, sym, sizeof sym);
+			kprintf("  timer %p due in %ld us: %s(data %p)\n", (void *)t,
+				(long)(t->deadline - now) / 1000, sym, t->data);
+			if (++n == 64) {
+				kprintf("  ...\n");
+				break;
+			}
+		}
+		if (locked)
+			spin_unlock_no_resched(&tc->lock);
+	}
+	local_irq_restore(f);
 }
 
 void timer_init(void)

@@ -8,11 +8,28 @@
 #include <weft/printk.h>
 #include <weft/paging.h>
 #include <arch/memlayout.h>
+#include <arch/trap.h>
 
 static bool frame_readable(uint64_t fp)
 {
 	return fp && !(fp & 7) && fp >= DIRECT_MAP_BASE && paging_is_mapped(fp) &&
 	       paging_is_mapped(fp + 8);
+}
+
+/* trap_dispatch() returns to interrupt_return (entry.S), with the trap
+ * frame just above its own frame: the walk goes on in the code the
+ * interrupt came from, if that was kernel code. */
+extern const char interrupt_return[];
+
+static const struct trap_frame *interrupted_frame(uint64_t rbp, uint64_t ret)
+{
+	if (ret != (uint64_t)interrupt_return)
+		return NULL;
+	uint64_t f = rbp + 16;
+	if (!frame_readable(f) || !paging_is_mapped(f + sizeof(struct trap_frame) - 1))
+		return NULL;
+	const struct trap_frame *tf = (const struct trap_frame *)f;
+	return trap_from_user(tf) ? NULL : tf;
 }
 
 int backtrace_collect(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max)
@@ -26,8 +43,13 @@ int backtrace_collect(uint64_t rip, uint64_t rbp, uint64_t *pcs, int max)
 		if (!ret)
 			break;
 		pcs[n++] = ret;
-		if (next == rbp) /* a frame pointing at itself: corrupt */
+		const struct trap_frame *tf = interrupted_frame(rbp, ret);
+		if (tf && n < max) {
+			pcs[n++] = tf->rip;   /* an exact RIP, not a return address */
+			next = tf->rbp;
+		} else if (next == rbp) { /* a frame pointing at itself: corrupt */
 			break;   /* (callers are usually higher, but call_on_stack may go down) */
+		}
 		rbp = next;
 	}
 	return n;
@@ -41,7 +63,9 @@ void backtrace_print(uint64_t rip, uint64_t rbp)
 	for (int i = 0; i < n; i++) {
 		/* Return addresses point after the call: look up addr-1 so a call
 		 * at the very end of a function is attributed to it. */
-		ksym_format(i == 0 ? pcs[i] : pcs[i] - 1, sym, sizeof sym);
-		pr_emerg("  [<%016lx>] %s\n", (unsigned long)pcs[i], sym);
+		bool exact = i == 0 || pcs[i - 1] == (uint64_t)interrupt_return;
+		ksym_format(exact ? pcs[i] : pcs[i] - 1, sym, sizeof sym);
+		pr_emerg("  [<%016lx>] %s%s\n", (unsigned long)pcs[i], sym,
+			 i && exact ? " (interrupted here)" : "");
 	}
 }

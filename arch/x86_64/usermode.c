@@ -115,7 +115,8 @@ bool exit_to_user_mode(struct trap_frame *f)
 		struct thread *t = current();
 		if (t->need_resched) {
 			local_irq_enable();
-			thread_yield();      /* preempted on the way out to ring 3 */
+			preempt_schedule();  /* preempted on the way out to ring 3 (not a
+					      * yield: the fairest thread runs, maybe us) */
 			continue;
 		}
 		if (t->proc->exiting) {

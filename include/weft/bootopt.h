@@ -9,12 +9,17 @@
 #include <stdint.h>
 
 #define BOOT_MAX_INIT_ARGS 32
+#define WATCHDOG_DEFAULT_S 300   /* generous: the slowest test takes seconds */
+#define WATCHDOG_MAX_S 86400
 
 struct boot_options {
 	int loglevel;             /* loglevel=0..7 (default 6) */
 	bool panic_exit;          /* panic=exit: leave QEMU (status 37) on panic; panic=halt */
 	char test[128];           /* test=all | test=SUITE[,SUITE...]: run in-kernel tests, exit */
 	unsigned test_repeat;     /* test_repeat=N: run the selection N times (default 1) */
+	unsigned watchdog_s;      /* watchdog=S: a test still running after S seconds is
+				   * reported as hung (every thread's state and stack,
+				   * then panic); 0 = off. Default WATCHDOG_DEFAULT_S. */
 	char init[128];           /* init=PATH: the first program (from the initramfs) */
 	/* "-- ARGS...": init's arguments, NUL-separated in init_args. */
 	char init_args[512];

@@ -22,4 +22,7 @@ int futex_wake_address(uint64_t uaddr, int n);
 /* A thread is exiting: mark the robust futexes it still holds
  * OWNER_DIED and wake a waiter on each. */
 void futex_exit_robust_list(struct thread *t);
+/* Every queued futex waiter, with the word it waits on (hang reports).
+ * Any context; does not wait for the bucket locks. */
+void futex_dump(void);
 #endif

@@ -130,6 +130,10 @@ bool thread_killed(const struct thread *t);
 /* An interruptible sleep of t must end: killed, or a signal to handle. */
 static inline bool thread_interrupted(const struct thread *t) { return t->killed || t->sigpending; }
 void thread_set_priority(struct thread *t, int prio);
+/* Give the CPU to another runnable thread of this CPU if there is one,
+ * even one that is owed less than we are (sched_yield(), "back of the
+ * queue"); the caller runs again at its next fair turn. With nothing else
+ * runnable it returns at once. */
 void thread_yield(void);
 /* Sleep at least ns nanoseconds (uninterruptible). */
 void thread_sleep(uint64_t ns);
@@ -147,6 +151,9 @@ struct thread *thread_find(int tid);
 /* `ps` and `bt ID` */
 void thread_print_all(void);
 int thread_backtrace(int tid);
+/* Every thread's state, flags and kernel stack (and user RIP): for hang
+ * reports. Any context; does not wait for locks the caller may hold. */
+void thread_dump_all(void);
 
 /* Boot: turn the running boot context into a thread, start the idle
  * thread and the scheduler on this CPU. */

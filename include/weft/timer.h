@@ -29,4 +29,20 @@ bool timer_cancel(struct timer *t);
 void timer_program(uint64_t now);
 /* The LAPIC timer interrupt: runs expired timers, then the scheduler tick. */
 void timer_init(void);
+
+/* This CPU's last LAPIC timer interrupt: when its handler ran, how long
+ * after the deadline the LAPIC was armed for (0 if not late), and whether
+ * it found the CPU idle. An interrupt that comes late to an idle CPU (which
+ * waits in HLT with interrupts on) was delayed by the machine, not by the
+ * kernel: under emulation, by the host not running the virtual CPU. Tests
+ * of wake-up latency subtract that part. */
+struct timer_irq_stamp {
+	uint64_t at;
+	uint64_t late_ns;
+	bool idle;
+};
+void timer_last_irq(struct timer_irq_stamp *out);
+/* Every CPU's pending timers, slice end and armed LAPIC deadline (hang
+ * reports). Any context; does not wait for the timer locks. */
+void timer_dump(void);
 #endif

@@ -4,12 +4,30 @@
 #include <stdint.h>
 #include <weft/time.h>
 #include <weft/sched.h>
+#include <weft/timer.h>
 #include <weft/paging.h>
 #include <arch/memlayout.h>
 
 #define MS(x) ((uint64_t)(x) * NSEC_PER_MSEC)
 
 static inline uint64_t now_ns(void) { return clock_monotonic_ns(); }
+
+/* How much later than `requested` a timed wait over [t0, t1] returned by
+ * the kernel's doing: the time past its deadline, less the delay of the
+ * timer interrupt that ended it if that interrupt found the CPU idle (the
+ * machine's delay, see timer_last_irq: under TCG, host time in which QEMU
+ * did not run the virtual CPU). *machine gets that delay. Call right after
+ * the wait returns, on the CPU it ran on. */
+static inline uint64_t kernel_lateness(uint64_t t0, uint64_t t1, uint64_t requested,
+				       uint64_t *machine)
+{
+	struct timer_irq_stamp irq;
+	timer_last_irq(&irq);
+	uint64_t late = t1 - t0 > requested ? t1 - t0 - requested : 0;
+	uint64_t m = irq.idle && irq.at >= t0 && irq.at <= t1 ? irq.late_ns : 0;
+	*machine = m;
+	return late > m ? late - m : 0;
+}
 
 /* Scheduler counters of CPU 0, where these tests and their threads run
  * (threads stay on the CPU that created them unless bound elsewhere). */

@@ -238,12 +238,14 @@ KTEST(bootopt, bad_options_fall_back)
 {
 	static struct boot_options o;
 	size_t log0 = log_position();
-	bootopt_parse_into(&o, "loglevel=banana frobnicate=1 test_repeat=0 panic=sometimes smp=3");
+	bootopt_parse_into(&o, "loglevel=banana frobnicate=1 test_repeat=0 panic=sometimes smp=3 "
+			   "watchdog=soon");
 	KT_EXPECT_EQ(t, o.loglevel, LOGLEVEL_DEFAULT);
 	KT_EXPECT_EQ(t, o.test_repeat, 1);
 	KT_EXPECT_EQ(t, o.panic_exit, 0);
 	KT_EXPECT_EQ(t, o.smp, 3);           /* the one good option is taken */
-	KT_EXPECT_EQ(t, o.bad_options, 4);
+	KT_EXPECT_EQ(t, o.watchdog_s, WATCHDOG_DEFAULT_S);
+	KT_EXPECT_EQ(t, o.bad_options, 5);
 	KT_EXPECT(t, log_contains_since(log0, "'loglevel=banana': expected a number 0..7; using the default (6)"),
 		  "no clear message for loglevel=banana");
 	KT_EXPECT(t, log_contains_since(log0, "'frobnicate=1': unknown option"),
@@ -253,8 +255,10 @@ KTEST(bootopt, bad_options_fall_back)
 KTEST(bootopt, good_options)
 {
 	static struct boot_options o;
-	bootopt_parse_into(&o, "/boot/weft.elf loglevel=3 panic=exit test=pmm,traps init=\"/bin/x\"");
+	bootopt_parse_into(&o, "/boot/weft.elf loglevel=3 panic=exit test=pmm,traps watchdog=0 "
+			   "init=\"/bin/x\"");
 	KT_EXPECT_EQ(t, o.loglevel, 3);
+	KT_EXPECT_EQ(t, o.watchdog_s, 0);
 	KT_EXPECT_EQ(t, o.panic_exit, 1);
 	KT_EXPECT(t, !strcmp(o.test, "pmm,traps"), "test=%s", o.test);
 	KT_EXPECT(t, !strcmp(o.init, "/bin/x"), "init=%s", o.init);
