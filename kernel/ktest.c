@@ -57,22 +57,24 @@ void ktest_skip(struct ktest_ctx *t, const char *reason)
 	t->skip_reason = reason;
 }
 
-/* Is `suite` named in the comma-separated selection? */
+/* Is `suite` chosen by the comma-separated selection? Names and "all"
+ * include; "-name" excludes, whatever else is listed ("all,-time"). */
 static bool selected(const char *selection, const char *suite)
 {
-	if (!strcmp(selection, "all"))
-		return true;
 	size_t n = strlen(suite);
+	bool in = false;
 	for (const char *p = selection; *p;) {
 		const char *e = strchr(p, ',');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == n && !strncmp(p, suite, n))
-			return true;
+		if (len == n + 1 && p[0] == '-' && !strncmp(p + 1, suite, n))
+			return false;
+		if ((len == n && !strncmp(p, suite, n)) || (len == 3 && !strncmp(p, "all", 3)))
+			in = true;
 		if (!e)
 			break;
 		p = e + 1;
 	}
-	return false;
+	return in;
 }
 
 /* Distinct suite names in link order. */
