@@ -68,9 +68,15 @@ static void *user_thread_main(void *arg)
 		else
 			fpu_area_init(fpu);
 	}
-	/* CLONE_PARENT_SETTID: the parent's word holds our tid before clone()
-	 * returns to it (the address space is the process's, loaded here). */
+	/* Use the address space from here on: with t->mm set, every switch
+	 * to us loads it (we may be preempted or move to another CPU), and
+	 * TLB shootdowns treat us as its user, not a kernel thread borrowing
+	 * it (mm/tlb.c). CLONE_PARENT_SETTID: the parent's word holds our tid
+	 * before clone() returns to it. */
+	unsigned long f = local_irq_save();
+	t->mm = p->mm;
 	mm_activate(p->mm);
+	local_irq_restore(f);
 	if (p->pid == 0)
 		p->pid = t->tid;        /* the first thread's tid is the pid, as on Linux */
 	if (us->parent_tid_addr)
@@ -83,14 +89,12 @@ static void *user_thread_main(void *arg)
 	spin_unlock(&p->lock);
 
 	/* Become a user thread: from the next switch on, the scheduler loads
-	 * this address space, FS base and FPU state for us. */
-	unsigned long f = local_irq_save();
+	 * this FS base and FPU state (and the address space) for us. */
+	f = local_irq_save();
 	t->proc = p;
 	t->fpu = fpu;
 	t->fs_base = fs_base;
 	t->clear_child_tid = ctid;
-	t->mm = p->mm;
-	mm_activate(p->mm);
 	user_load_thread_state(t);
 	local_irq_restore(f);
 	if (doomed)
@@ -296,15 +300,15 @@ int process_wait(struct process *p)
 	nprocs--;
 	spin_unlock_irqrestore(&proc_list_lock, f);
 	int status = p->exit_status;
-	if (p->mm) {
-		mm_unlazy(p->mm);   /* a kernel thread here may still borrow it */
+	/* Its last thread has left (exited completes after that thread
+	 * stopped using the address space). Other CPUs may still have the
+	 * address space or the I/O bitmap loaded, idle or running kernel
+	 * threads: mm_put() moves them off the first, ioperm_forget() the
+	 * second. */
+	if (p->mm)
 		mm_put(p->mm);
-	}
 	signal_process_free(p);
-	unsigned long fl = local_irq_save();
-	if (p->iobitmap && this_cpu()->io_loaded == p->iobitmap)
-		ioperm_switch(this_cpu(), NULL);   /* never compare against a freed bitmap */
-	local_irq_restore(fl);
+	ioperm_forget(p);
 	kfree(p->iobitmap);
 	kfree(p);
 	return status;
