@@ -11,7 +11,10 @@
  *     (SEGV_ACCERR), and the page keeps the last write that succeeded;
  *   - brk shrinking: pages above the new break fault for the partner too;
  *   - futex ping-pong: 10^4 round trips between the two CPUs through one
- *     word, in exact alternation.
+ *     word, in exact alternation;
+ *   - a thread spinning in ring 3 on the other CPU (no system calls, and
+ *     weft has no periodic tick) still gets a signal sent to it, and is
+ *     stopped when main returns (exit_group).
  * Where each thread runs is read with RDTSCP (the kernel puts the CPU
  * number in TSC_AUX, as Linux does). If the kernel does not move threads
  * (one CPU, or no affinity support) everything still runs, on fewer CPUs,
@@ -393,6 +396,78 @@ static void test_pingpong(void)
 		skip("the two threads did not run on different CPUs");
 }
 
+/* ------------------------------------------------------------------------
+ * A thread spinning in ring 3 on another CPU makes no system calls and
+ * takes no interrupts of its own: a signal for it, or the end of the
+ * process, must interrupt its CPU.
+ * ------------------------------------------------------------------------ */
+
+static uint64_t tsc_hz;
+static volatile int sig_got, spin_ready;
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void measure_tsc(void)
+{
+	uint64_t t0 = now_ms(), c0 = rdtsc();
+	while (now_ms() < t0 + 50)
+		;
+	tsc_hz = (rdtsc() - c0) * 1000 / (now_ms() - t0);
+}
+
+static void on_usr1(int sig) { (void)sig; sig_got = 1; }
+
+/* Spin without a system call until a signal handler has run or `seconds`
+ * have passed. */
+static void *spinner(void *arg)
+{
+	int seconds = (int)(intptr_t)arg;
+	pin(1);
+	spin_ready = 1;
+	uint64_t c0 = rdtsc();
+	while (!sig_got && rdtsc() - c0 < (uint64_t)seconds * tsc_hz)
+		__asm__ volatile("pause");
+	if (seconds > 20)   /* the exit test: the process should be gone by now */
+		ok(0, "exit_group did not stop a thread spinning on another CPU in %d s", seconds);
+	return NULL;
+}
+
+static void test_signal_spinner(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sig_got = spin_ready = 0;
+	pthread_t th;
+	if (pthread_create(&th, NULL, spinner, (void *)(intptr_t)10)) {
+		ok(0, "signal: set up");
+		return;
+	}
+	while (!spin_ready)
+		sched_yield();
+	uint64_t t0 = now_ms();
+	pthread_kill(th, SIGUSR1);
+	pthread_join(th, NULL);
+	ok(sig_got, "a signal reaches a thread spinning in ring 3 on the other CPU (%lu ms)",
+	   (unsigned long)(now_ms() - t0));
+}
+
+/* Leave a thread spinning on CPU 1 and return from main: exit_group must
+ * stop it (else it prints a failing point after 30 s). */
+static void start_exit_spinner(void)
+{
+	sig_got = spin_ready = 0;
+	pthread_t th;
+	if (pthread_create(&th, NULL, spinner, (void *)(intptr_t)30) == 0)
+		while (!spin_ready)
+			sched_yield();
+}
+
 int main(void)
 {
 	cpu_set_t s;
@@ -400,7 +475,7 @@ int main(void)
 	uint32_t a, b, c, d;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001), "c"(0));
 	have_rdtscp = (d >> 27) & 1;
-	plan(15);
+	plan(16);
 	diag("%d CPU(s), RDTSCP %s", ncpus, have_rdtscp ? "yes" : "no");
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | SA_NODEFER };
 	sigemptyset(&sa.sa_mask);
@@ -416,5 +491,8 @@ int main(void)
 	test_mprotect();
 	test_brk();
 	test_pingpong();
+	measure_tsc();
+	test_signal_spinner();
+	start_exit_spinner();
 	return done();
 }
