@@ -14,7 +14,9 @@
  *     word, in exact alternation;
  *   - a thread spinning in ring 3 on the other CPU (no system calls, and
  *     weft has no periodic tick) still gets a signal sent to it, and is
- *     stopped when main returns (exit_group).
+ *     stopped when main returns (exit_group);
+ *   - (weft only: its I/O bitmap is per process) ioperm() revoking a port
+ *     stops the partner's port reads on the other CPU at once.
  * Where each thread runs is read with RDTSCP (the kernel puts the CPU
  * number in TSC_AUX, as Linux does). If the kernel does not move threads
  * (one CPU, or no affinity support) everything still runs, on fewer CPUs,
@@ -27,6 +29,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -457,6 +461,59 @@ static void test_signal_spinner(void)
 	   (unsigned long)(now_ms() - t0));
 }
 
+/* ------------------------------------------------------------------------
+ * ioperm: on weft the I/O bitmap is the process's (Linux keeps one per
+ * thread), and each CPU holds a copy: revoking a port must reach the copy
+ * of the CPU where the partner runs before ioperm() returns.
+ * ------------------------------------------------------------------------ */
+
+static volatile int io_after, io_stop;
+static volatile uint64_t io_ok;
+static uint64_t io_stale;
+static int io_faulted;
+
+static void *port_reader(void *arg)
+{
+	(void)arg;
+	pin(1);
+	uint64_t deadline = now_ms() + 20000;
+	while (!io_stop && now_ms() < deadline) {
+		int after = __atomic_load_n(&io_after, __ATOMIC_ACQUIRE);
+		if (sigsetjmp(fault_env, 0)) {
+			io_faulted = 1;
+			break;
+		}
+		uint8_t v;
+		__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"((uint16_t)0x80));
+		(void)v;
+		io_stale += after;
+		__atomic_add_fetch(&io_ok, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_ioperm(void)
+{
+	if (!getenv("WEFT_TEST")) {
+		skip("ioperm is per thread on Linux");
+		return;
+	}
+	pthread_t th;
+	if (ioperm(0x80, 1, 1) != 0 || pthread_create(&th, NULL, port_reader, NULL)) {
+		ok(0, "ioperm: set up");
+		return;
+	}
+	uint64_t deadline = now_ms() + 10000;
+	while (io_ok < 100 && !io_faulted && now_ms() < deadline)
+		sched_yield();
+	int r = ioperm(0x80, 1, 0);
+	__atomic_store_n(&io_after, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	ok(r == 0 && io_ok >= 100 && io_faulted && io_stale == 0,
+	   "ioperm revoked by main: the partner's inb faults at once (%lu reads, %lu after)",
+	   (unsigned long)io_ok, (unsigned long)io_stale);
+}
+
 /* Leave a thread spinning on CPU 1 and return from main: exit_group must
  * stop it (else it prints a failing point after 30 s). */
 static void start_exit_spinner(void)
@@ -475,7 +532,7 @@ int main(void)
 	uint32_t a, b, c, d;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001), "c"(0));
 	have_rdtscp = (d >> 27) & 1;
-	plan(16);
+	plan(17);
 	diag("%d CPU(s), RDTSCP %s", ncpus, have_rdtscp ? "yes" : "no");
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | SA_NODEFER };
 	sigemptyset(&sa.sa_mask);
@@ -493,6 +550,7 @@ int main(void)
 	test_pingpong();
 	measure_tsc();
 	test_signal_spinner();
+	test_ioperm();
 	start_exit_spinner();
 	return done();
 }
