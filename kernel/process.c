@@ -70,10 +70,11 @@ static void *user_thread_main(void *arg)
 	}
 	/* Take the process's address space before touching user memory, as
 	 * t->mm, not by loading it alone: the scheduler reloads CR3 on a
-	 * switch back only for a thread whose t->mm is set (a kernel thread
-	 * keeps whatever tables the CPU has, and a thread of p that exits
-	 * meanwhile loads the kernel's), and a fault on a user page is
-	 * resolved only for such a thread (user_fault_from_kernel). */
+	 * switch back only for a thread whose t->mm is set (we may be
+	 * preempted or move to another CPU), a fault on a user page is
+	 * resolved only for such a thread (user_fault_from_kernel), and TLB
+	 * shootdowns treat us as its user, not a kernel thread borrowing it
+	 * (mm/tlb.c). */
 	unsigned long f = local_irq_save();
 	t->mm = p->mm;
 	mm_activate(p->mm);
@@ -93,7 +94,7 @@ static void *user_thread_main(void *arg)
 	spin_unlock(&p->lock);
 
 	/* Become a user thread: from the next switch on, the scheduler loads
-	 * this FS base and FPU state for us too. */
+	 * this FS base and FPU state (and the address space) for us. */
 	f = local_irq_save();
 	t->proc = p;
 	t->fpu = fpu;
@@ -304,15 +305,15 @@ int process_wait(struct process *p)
 	nprocs--;
 	spin_unlock_irqrestore(&proc_list_lock, f);
 	int status = p->exit_status;
-	if (p->mm) {
-		mm_unlazy(p->mm);   /* a kernel thread here may still borrow it */
+	/* Its last thread has left (exited completes after that thread
+	 * stopped using the address space). Other CPUs may still have the
+	 * address space or the I/O bitmap loaded, idle or running kernel
+	 * threads: mm_put() moves them off the first, ioperm_forget() the
+	 * second. */
+	if (p->mm)
 		mm_put(p->mm);
-	}
 	signal_process_free(p);
-	unsigned long fl = local_irq_save();
-	if (p->iobitmap && this_cpu()->io_loaded == p->iobitmap)
-		ioperm_switch(this_cpu(), NULL);   /* never compare against a freed bitmap */
-	local_irq_restore(fl);
+	ioperm_forget(p);
 	kfree(p->iobitmap);
 	kfree(p);
 	return status;

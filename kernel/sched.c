@@ -371,12 +371,6 @@ static __attribute__((noinline)) void after_switch_work(struct thread *prev)
 	if (__builtin_expect(c->rq->lock.owner == c->rq->lock.next, 0))
 		panic("after a switch on CPU %u: the run-queue lock is not held", c->cpu_id);
 	spin_release_raw(&c->rq->lock);
-	struct mm *drop = c->mm_drop;
-	if (drop) {
-		/* An address space user_switch_state() unloaded. */
-		c->mm_drop = NULL;
-		mm_put(drop);
-	}
 	if (reap)
 		thread_reap_if_detached(prev);
 	if (work & AFTER_SWITCH_TIMER)

@@ -8,6 +8,7 @@
  * sleeps (thread_interrupted) and the exit path see it with one load.
  */
 #include <weft/signal.h>
+#include <weft/smp.h>
 #include <weft/process.h>
 #include <weft/kmalloc.h>
 #include <weft/string.h>
@@ -83,10 +84,13 @@ static void recalc_all(struct process *p)
 
 bool signal_pending_for(struct thread *t) { return t->sigpending; }
 
+/* t has a signal to take: wake it if it sleeps interruptibly; if it runs
+ * (perhaps in ring 3 on another CPU, where nothing else would interrupt
+ * it), make it pass its exit path. */
 static void wake_for_signal(struct thread *t)
 {
-	if (t->sigpending)
-		wake_up_thread(t, 1u << THREAD_INTERRUPTIBLE);
+	if (t->sigpending && !wake_up_thread(t, 1u << THREAD_INTERRUPTIBLE))
+		smp_kick_thread(t);
 }
 
 /* Queue sig for t (thread-directed). p->lock held. A second instance of

@@ -10,6 +10,8 @@
 #include <weft/kmalloc.h>
 #include <weft/panic.h>
 #include <weft/errno.h>
+#include <weft/thread.h>
+#include <weft/preempt.h>
 #include <arch/apic.h>
 #include <arch/trap.h>
 #include <arch/cpu.h>
@@ -30,6 +32,22 @@ static void send_ipi(unsigned cpu, uint8_t vector)
 }
 
 void smp_send_resched(unsigned cpu) { send_ipi(cpu, VEC_RESCHED); }
+
+void smp_kick_thread(struct thread *t)
+{
+	/* Our store of the work before our read of t->cpu. If t is running
+	 * on the CPU we read, the IPI interrupts it and its way out passes
+	 * the check. If t->cpu changes after our read (t moves), the move
+	 * and the switch-in take run-queue locks after our store was
+	 * visible, so t's check sees the work. If t sleeps, its waker's
+	 * locks do the same. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	preempt_disable();
+	unsigned cpu = (unsigned)__atomic_load_n(&t->cpu, __ATOMIC_RELAXED);
+	if (cpu != cpu_id())
+		smp_send_resched(cpu);
+	preempt_enable();
+}
 
 static void queue_entry(unsigned cpu, struct smp_call_entry *e, smp_call_fn fn, void *arg,
 			unsigned flags)

@@ -22,6 +22,7 @@
  * exit/join fields (detached, joined, exit_value).
  */
 #include <weft/thread.h>
+#include <weft/smp.h>
 #include <weft/sched.h>
 #include <weft/kmalloc.h>
 #include <weft/string.h>
@@ -216,7 +217,8 @@ void *thread_join(struct thread *t)
 void thread_kill(struct thread *t)
 {
 	t->killed = true;
-	wake_up_thread(t, 1u << THREAD_INTERRUPTIBLE);
+	if (!wake_up_thread(t, 1u << THREAD_INTERRUPTIBLE))
+		smp_kick_thread(t);   /* a user thread running on another CPU: leave ring 3 */
 }
 
 bool thread_killed(const struct thread *t) { return t->killed; }

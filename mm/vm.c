@@ -5,12 +5,29 @@
  *   - present, USER, WRITE if the region is writable, NX unless executable;
  *   - PTE_PROTNONE (not present): the region is PROT_NONE now, but the page
  *     keeps its contents for a later mprotect() back;
+ *   - PTE_ZAPPED (not present): being unmapped - the frame is still ours
+ *     and is freed once no TLB can hold it (below); seen only inside one
+ *     operation under mm->lock;
  *   - zero: never touched (or unmapped); the next access faults it in.
- * Every page referenced by one of the first two kinds belongs to this mm
- * and is freed when its range is unmapped or the mm dies.
+ * Every page referenced by one of the first three kinds belongs to this
+ * mm and is freed when its range is unmapped or the mm dies.
  *
- * TLB: changes to the loaded address space are flushed with INVLPG on this
- * CPU. (Other CPUs join in issue 5, through a shootdown IPI.)
+ * TLBs, with threads on several CPUs (<weft/tlb.h> has the protocol):
+ *   - Unmapping (munmap, MAP_FIXED over a mapping, brk shrinking,
+ *     MADV_DONTNEED) goes in three steps, all under mm->lock: zap every
+ *     PTE of the range (not present, frame kept), flush - this CPU and,
+ *     with one IPI round, every other CPU in mm->cpus, waiting for all -
+ *     and only then free the frames and clear the PTEs. A CPU still
+ *     reading through a stale entry reads a page nobody else owns yet;
+ *     after the flush nobody can.
+ *   - mprotect() rewrites the PTEs, then flushes the same way if any page
+ *     that was present lost a right (write, execute, or all of them).
+ *   - Rights that grow need no flush: a stale entry with fewer rights
+ *     faults, the CPU drops it on the #PF, and vm_fault() finds the access
+ *     allowed and retries it.
+ *   - Teardown (the last mm_put) first moves every CPU off the mm
+ *     (tlb_evict_mm), so the pages and tables are freed with no TLB
+ *     anywhere referring to them.
  */
 #include <weft/vm.h>
 #include <weft/pmm.h>
@@ -20,6 +37,7 @@
 #include <weft/printk.h>
 #include <weft/panic.h>
 #include <weft/thread.h>
+#include <weft/tlb.h>
 #include <arch/memlayout.h>
 #include <arch/percpu.h>
 #include <arch/cpu.h>
@@ -41,12 +59,6 @@ static uint64_t pte_flags(unsigned prot)
 
 static bool mm_loaded(struct mm *mm) { return (read_cr3() & PTE_ADDR) == mm->root; }
 
-static void flush(struct mm *mm, uint64_t va)
-{
-	if (mm_loaded(mm))
-		invlpg(va);
-}
-
 /* --- lifetime and loading ------------------------------------------------- */
 
 struct mm *mm_create(void)
@@ -67,21 +79,26 @@ struct mm *mm_create(void)
 
 void mm_get(struct mm *mm) { __atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED); }
 
+/* The last step of unmapping: the PTE (zapped, or PROTNONE) holds a frame
+ * no TLB can reach any more. mm->lock held, or the mm is dying. */
 static void free_leaf(uint64_t *pte, uint64_t va, void *arg)
 {
+	(void)va;
 	struct mm *mm = arg;
 	pmm_free(*pte & PTE_ADDR, 0);
 	*pte = 0;
 	mm->pages--;
-	flush(mm, va);
 }
 
 void mm_put(struct mm *mm)
 {
 	if (__atomic_sub_fetch(&mm->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	/* Nobody uses it, and no CPU has it loaded (a loaded mm holds a
-	 * reference): free everything without the lock. */
+	/* The last owner: no thread of it is left to load it. CPUs that
+	 * still have it in CR3 (kernel threads borrowing it) move to the
+	 * kernel's tables first; then nothing refers to it, and everything
+	 * goes without the lock or any TLB flush. */
+	tlb_evict_mm(mm);
 	pt_walk_range(mm->root, 0, USER_TOP, free_leaf, mm);
 	while (!list_empty(&mm->vmas)) {
 		struct vma *v = container_of(mm->vmas.next, struct vma, link);
@@ -95,33 +112,32 @@ void mm_put(struct mm *mm)
 void mm_activate(struct mm *mm)
 {
 	unsigned long f = local_irq_save();
-	struct percpu *c = this_cpu();
-	struct mm *old = c->active_mm;
-	if (old != mm) {
-		if (mm)
-			mm_get(mm);
-		write_cr3(mm ? mm->root : paging_kernel_root());
-		c->active_mm = mm;
-	} else {
-		old = NULL;
-	}
+	mm_switch_cpu(this_cpu(), mm);
 	local_irq_restore(f);
-	if (old)
-		mm_put(old);
 }
 
-void mm_unlazy(struct mm *mm)
+/* --- unmapping: zap, flush, free --------------------------------------------- */
+
+/* Step 1: take the page out of the MMU's view but keep the frame. The
+ * exchange is atomic against the CPUs' own updates of the accessed and
+ * dirty bits (which they never make in a not-present entry). */
+static void zap_leaf(uint64_t *pte, uint64_t va, void *arg)
 {
-	unsigned long f = local_irq_save();
-	struct percpu *c = this_cpu();
-	bool drop = c->active_mm == mm && c->current->mm != mm;
-	if (drop) {
-		write_cr3(paging_kernel_root());
-		c->active_mm = NULL;
-	}
-	local_irq_restore(f);
-	if (drop)
-		mm_put(mm);
+	struct tlb_batch *b = arg;
+	uint64_t old = __atomic_exchange_n(pte, (*pte & PTE_ADDR) | PTE_ZAPPED, __ATOMIC_SEQ_CST);
+	if (old & PTE_PRESENT)
+		tlb_batch_add(b, va);   /* may be cached somewhere (PROTNONE ones cannot) */
+}
+
+/* Free every page in [start, end), keeping the regions. mm->lock held;
+ * thread context, preemption on (the flush waits for other CPUs). */
+static void unmap_pages_locked(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct tlb_batch b;
+	tlb_batch_init(&b, mm);
+	pt_walk_range(mm->root, start, end, zap_leaf, &b);
+	tlb_batch_flush(&b);                    /* step 2: no CPU caches them now */
+	pt_walk_range(mm->root, start, end, free_leaf, mm);   /* step 3 */
 }
 
 /* --- regions ----------------------------------------------------------------- */
@@ -217,7 +233,7 @@ static int unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 			kfree(v);
 		}
 	}
-	pt_walk_range(mm->root, start, end, free_leaf, mm);
+	unmap_pages_locked(mm, start, end);
 	return 0;
 }
 
@@ -293,21 +309,33 @@ int vm_discard(struct mm *mm, uint64_t addr, uint64_t len)
 	if (addr >= USER_TOP || len > USER_TOP - addr)
 		return -EINVAL;
 	mutex_lock(&mm->lock);
-	pt_walk_range(mm->root, addr, addr + PAGE_ALIGN_UP(len), free_leaf, mm);
+	unmap_pages_locked(mm, addr, addr + PAGE_ALIGN_UP(len));
 	mutex_unlock(&mm->lock);
 	return 0;
 }
 
 struct reprotect {
-	struct mm *mm;
 	uint64_t flags;
+	struct tlb_batch batch;
 };
+
+/* Did a present PTE lose a right in old -> new (so that a CPU caching old
+ * could do what new forbids)? */
+static bool rights_lost(uint64_t old, uint64_t new)
+{
+	if (!(old & PTE_PRESENT))
+		return false;
+	return !(new & PTE_PRESENT) || ((old & PTE_WRITE) && !(new & PTE_WRITE)) ||
+	       (!(old & PTE_NX) && (new & PTE_NX));
+}
 
 static void reprotect_leaf(uint64_t *pte, uint64_t va, void *arg)
 {
 	struct reprotect *rp = arg;
-	*pte = (*pte & PTE_ADDR) | rp->flags;
-	flush(rp->mm, va);
+	uint64_t old = *pte, new = (old & PTE_ADDR) | rp->flags;
+	__atomic_store_n(pte, new, __ATOMIC_RELAXED);
+	if (rights_lost(old, new))
+		tlb_batch_add(&rp->batch, va);
 }
 
 int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
@@ -337,8 +365,10 @@ int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot)
 		v->prot = prot;
 		a = v->end;
 	}
-	struct reprotect rp = { mm, pte_flags(prot) };
+	struct reprotect rp = { .flags = pte_flags(prot) };
+	tlb_batch_init(&rp.batch, mm);
 	pt_walk_range(mm->root, addr, end, reprotect_leaf, &rp);
+	tlb_batch_flush(&rp.batch);   /* before returning: no CPU keeps the lost rights */
 out:
 	mutex_unlock(&mm->lock);
 	return r;
@@ -404,9 +434,12 @@ int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 		r = fault_in(mm, addr & ~(uint64_t)PAGE_MASK, v->prot, &pte);
 		if (r == 0) {
 			/* Present already (another thread won the race, or a
-			 * stale TLB entry): make sure the flags match. */
+			 * stale TLB entry with fewer rights): make sure the
+			 * flags match. Rights only grow here, so this CPU's
+			 * entry is all that may need to go. */
 			*pte = (*pte & PTE_ADDR) | pte_flags(v->prot);
-			flush(mm, addr);
+			if (mm_loaded(mm))
+				invlpg(addr);
 		}
 	}
 	mutex_unlock(&mm->lock);

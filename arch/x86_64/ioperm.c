@@ -8,6 +8,12 @@
  * switched to (only such processes pay for the copy; percpu.io_loaded
  * remembers whose bitmap is loaded so that switching between threads of
  * one process copies nothing).
+ *
+ * Several CPUs: a process's threads may run on several CPUs at once, each
+ * with its own copy of the bitmap. ioperm() therefore reloads it on every
+ * CPU that has it (an IPI round) before returning, so a port it revokes is
+ * denied to all the threads from then on; and before a bitmap is freed,
+ * ioperm_forget() makes sure no CPU's io_loaded still names it.
  */
 #include <arch/ioperm.h>
 #include <arch/percpu.h>
@@ -16,6 +22,7 @@
 #include <weft/kmalloc.h>
 #include <weft/string.h>
 #include <weft/errno.h>
+#include <weft/smp.h>
 
 void ioperm_switch(struct percpu *c, struct process *p)
 {
@@ -27,6 +34,19 @@ void ioperm_switch(struct percpu *c, struct process *p)
 	else
 		memset(c->io_bitmap, 0xff, IO_BITMAP_BYTES);
 	c->io_loaded = want;
+}
+
+/* Every CPU that has p's bitmap (or runs a thread of p) loads it again:
+ * the process's threads may run on any CPU. Interrupts off, in an IPI or
+ * directly on the caller's CPU. */
+static void reload_here(void *arg)
+{
+	struct process *p = arg;
+	struct percpu *c = this_cpu();
+	if (c->io_loaded == p->iobitmap)
+		memcpy(c->io_bitmap, p->iobitmap, IO_BITMAP_BYTES);   /* changed in place */
+	else if (c->current->proc == p)
+		ioperm_switch(c, p);   /* p's first bitmap: this CPU had all ones */
 }
 
 long sys_ioperm(uint64_t from, uint64_t num, uint64_t turn_on)
@@ -41,19 +61,40 @@ long sys_ioperm(uint64_t from, uint64_t num, uint64_t turn_on)
 		if (!b)
 			return -ENOMEM;
 		memset(b, 0xff, IO_BITMAP_BYTES);
-		p->iobitmap = b;
+		uint8_t *none = NULL;   /* another thread may have installed one meanwhile */
+		if (!__atomic_compare_exchange_n(&p->iobitmap, &none, b, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			kfree(b);
 	}
+	/* Bytes are shared between ports, and threads may call this at once:
+	 * atomic bit updates lose nobody's change. */
 	for (uint64_t port = from; port < from + num; port++) {
+		uint8_t bit = (uint8_t)(1u << (port % 8));
 		if (turn_on)
-			p->iobitmap[port / 8] &= (uint8_t)~(1u << (port % 8));
+			__atomic_fetch_and(&p->iobitmap[port / 8], (uint8_t)~bit, __ATOMIC_RELAXED);
 		else
-			p->iobitmap[port / 8] |= (uint8_t)(1u << (port % 8));
+			__atomic_fetch_or(&p->iobitmap[port / 8], bit, __ATOMIC_RELAXED);
 	}
-	/* Load the new bitmap on this CPU now (the caller runs here). */
-	unsigned long f = local_irq_save();
-	struct percpu *c = this_cpu();
-	c->io_loaded = NULL;
-	ioperm_switch(c, p);
-	local_irq_restore(f);
+	/* The new bitmap holds on every CPU before we return: this one (the
+	 * caller runs here) and those running, or last having run, another
+	 * thread of p. A concurrent call's copy may be torn; its own reload
+	 * after its change puts it right. */
+	smp_call_mask(CPUMASK_ALL, reload_here, p, true);
 	return 0;
+}
+
+/* On every CPU: if p's bitmap is loaded, load all ones instead. */
+static void forget_here(void *arg)
+{
+	struct percpu *c = this_cpu();
+	if (c->io_loaded == arg)
+		ioperm_switch(c, NULL);
+}
+
+void ioperm_forget(struct process *p)
+{
+	/* Never compare against a freed bitmap: a new one at the same
+	 * address would be taken as loaded already. */
+	if (p->iobitmap)
+		smp_call_mask(CPUMASK_ALL, forget_here, p->iobitmap, true);
 }

@@ -322,7 +322,7 @@ uint64_t *pt_walk_user(uint64_t root, uint64_t va, bool create)
 
 uint64_t pte_nx(void) { return nx; }
 
-/* Call fn on every present 4 KiB leaf in [start, end) of a user root,
+/* Call fn on every non-zero 4 KiB leaf in [start, end) of a user root,
  * skipping absent tables whole (a sparse 2^46-byte range costs only the
  * tables that exist). */
 /* Visit the entries of one table that overlap [start, end) - computed,
@@ -337,9 +337,10 @@ static void range_walk(uint64_t table_pa, int level, uint64_t base, uint64_t sta
 	uint64_t last = (end - 1 - base) >> shift;
 	if (last > 511)
 		last = 511;
-	uint64_t present = level == 1 ? PTE_PRESENT | PTE_PROTNONE : PTE_PRESENT;
 	for (uint64_t i = first; i <= last; i++) {
-		if (!(t[i] & present))
+		/* A leaf holds a page if it is not zero (<weft/paging.h>); a
+		 * table entry only if present. */
+		if (level == 1 ? t[i] == 0 : !(t[i] & PTE_PRESENT))
 			continue;
 		uint64_t lo = base + (i << shift);
 		if (level == 1)

@@ -21,12 +21,14 @@
 #include <weft/syscall.h>
 #include <weft/uaccess.h>
 #include <weft/vm.h>
+#include <weft/tlb.h>
 #include <weft/printk.h>
 #include <weft/errno.h>
 
 #define MSR_STAR   0xC0000081
 #define MSR_LSTAR  0xC0000082
 #define MSR_FMASK  0xC0000084
+#define MSR_TSC_AUX 0xC0000103
 #define EFER_SCE   (1UL << 0)
 #define CR4_UMIP   (1UL << 11)
 #define CR4_SMEP   (1UL << 20)
@@ -50,6 +52,11 @@ void usermode_init_cpu(void)
 	/* Cleared on entry: interrupts off until the stack is switched, no
 	 * single-step, DF clear for C, AC clear for SMAP. */
 	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC);
+	/* RDTSCP returns TSC_AUX in ECX: the CPU number, as Linux sets it
+	 * (NUMA node 0 in bits 12 and up), so a program can see where it
+	 * runs without a system call. */
+	if (cpu_features.rdtscp)
+		wrmsr(MSR_TSC_AUX, cpu_id());
 
 	uint64_t cr4 = read_cr4();
 	if (cpu_features.smep)
@@ -78,19 +85,25 @@ void user_load_thread_state(struct thread *t)
 		fpu_restore(t->fpu);
 }
 
+/*
+ * Everything here is per CPU and loaded afresh whenever a user thread
+ * comes in, so a user thread may run on any CPU, and on another one after
+ * every switch: the FPU state is saved into its area when it leaves a CPU
+ * and restored from it on the next one (XSAVEOPT's "unmodified since the
+ * last XRSTOR" tracking stays right, since every switch-in restores);
+ * the FS base is an MSR of this CPU; CR3 and mm->cpus follow the address
+ * space (mm_switch_cpu); the I/O bitmap is this CPU's TSS copy. The user
+ * GS base is always 0 (ARCH_SET_GS is refused), which MSR_KERNEL_GS_BASE
+ * holds on every CPU, so SWAPGS gives the same result wherever the
+ * thread runs.
+ */
 void user_switch_state(struct percpu *c, struct thread *prev, struct thread *next)
 {
 	if (prev->fpu)
 		fpu_save(prev->fpu);
 	if (!next->mm)
-		return;           /* a kernel thread: borrows whatever is loaded */
-	if (next->mm != c->active_mm) {
-		struct mm *old = c->active_mm;
-		mm_get(next->mm);
-		write_cr3(next->mm->root);
-		c->active_mm = next->mm;
-		c->mm_drop = old; /* dropped after the switch, outside the run-queue lock */
-	}
+		return;           /* a kernel thread: borrows whatever is loaded (lazy TLB) */
+	mm_switch_cpu(c, next->mm);  /* no-op if it is loaded already */
 	load_fs_base(next->fs_base);
 	if (next->fpu)
 		fpu_restore(next->fpu);

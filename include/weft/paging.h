@@ -21,6 +21,8 @@
 #define PTE_GLOBAL   (1ULL << 8)
 #define PTE_PROTNONE (1ULL << 9)   /* software bit (not present): a user page kept
 					  * under PROT_NONE, see mm/vm.c */
+#define PTE_ZAPPED   (1ULL << 10)  /* software bit (not present): a user page being
+					  * unmapped, freed after the TLB flush (mm/vm.c) */
 #define PTE_NX       (1ULL << 63)
 #define PTE_ADDR     0x000ffffffffff000ULL
 
@@ -63,7 +65,7 @@ void pt_destroy_root(uint64_t root);
  * missing and !create, or out of memory). */
 uint64_t *pt_walk_user(uint64_t root, uint64_t va, bool create);
 /* fn(pte, va, arg) for every leaf in [start, end) of a user root that
- * holds a page (present, or PTE_PROTNONE). */
+ * holds a page: any non-zero PTE (present, PTE_PROTNONE, PTE_ZAPPED). */
 typedef void (*pt_leaf_fn)(uint64_t *pte, uint64_t va, void *arg);
 void pt_walk_range(uint64_t root, uint64_t start, uint64_t end, pt_leaf_fn fn, void *arg);
 /* PTE_NX if the CPU has it, else 0. */

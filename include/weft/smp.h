@@ -66,6 +66,14 @@ void smp_call_wait(struct smp_call_entry *e);
 
 /* Make `cpu` (not necessarily another one) look at its need_resched soon. */
 void smp_send_resched(unsigned cpu);
+/* t was just given work to notice before it returns to user mode (a
+ * pending signal, a kill), and it may be running in ring 3 on another CPU,
+ * where nothing else would interrupt it (no periodic tick): send that CPU
+ * a reschedule IPI, whose exit path through exit_to_user_mode() finds the
+ * work. Call after publishing the work; cheap and harmless if t is not
+ * running there (a spurious IPI). Any context but NMI. */
+struct thread;
+void smp_kick_thread(struct thread *t);
 
 /* Boot CPU, before other CPUs start: install the two IPI handlers. */
 void smp_init(void);

@@ -9,6 +9,11 @@
  * Locking: mm->lock (a sleeping mutex) guards the regions, the page
  * tables' lower half and brk. It is never held while touching user memory
  * (a fault would take it again).
+ *
+ * Several CPUs: the threads of a process may run on any CPUs at once, each
+ * with the address space in CR3. Removing or restricting mappings flushes
+ * the TLBs of all of them before the call returns and before any page is
+ * freed (<weft/tlb.h>, mm/tlb.c); mm->cpus says which CPUs to ask.
  */
 #ifndef WEFT_VM_H
 #define WEFT_VM_H
@@ -17,6 +22,7 @@
 #include <weft/list.h>
 #include <weft/mutex.h>
 #include <weft/paging.h>
+#include <weft/smp.h>
 
 #define PROT_NONE  0
 #define PROT_READ  1
@@ -54,19 +60,26 @@ struct mm {
 	uint64_t brk_start, brk; /* the heap: [brk_start, brk) in a "brk" region */
 	uint64_t pages;          /* pages currently mapped (resident) */
 	uint64_t faults;         /* page faults resolved (first touches) */
-	int refs;                /* processes and CPUs using it (atomic) */
+	int refs;                /* owners: its process, tests (atomic). CPUs
+				  * that have it loaded hold none: see cpus */
+	cpumask_t cpus;          /* CPUs that have it in CR3 and may cache its
+				  * translations (<weft/tlb.h>; atomic, each CPU
+				  * changes only its own bit) */
 };
 
 struct mm *mm_create(void);
 void mm_get(struct mm *mm);
-/* Drop a reference; the last one frees every page and table. */
+/* Drop an owner's reference. The last one moves every CPU that still has
+ * the address space loaded (a kernel thread borrowing it) to the kernel's
+ * tables, then frees every page and table. Thread context, preemption on
+ * (it may wait for other CPUs). */
 void mm_put(struct mm *mm);
 /* Load mm's page tables on this CPU (no-op if already loaded); NULL loads
- * the kernel's. Keeps a reference while loaded (dropped when replaced). */
+ * the kernel's. Interrupts may be on. Not a reference: the caller keeps mm
+ * alive while it is loaded. A thread that relies on mm staying in CR3 (it
+ * touches user memory) must have current()->mm == mm, or the switch path
+ * and TLB shootdowns treat it as a kernel thread merely borrowing it. */
 void mm_activate(struct mm *mm);
-/* If this CPU still has mm loaded (a kernel thread borrows the previous
- * address space), switch to the kernel's tables and drop that reference. */
-void mm_unlazy(struct mm *mm);
 
 /* System-call level operations; Linux semantics and -errno results. */
 long vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned flags);

@@ -76,8 +76,8 @@ struct percpu {
 	/* The LAPIC deadline timer (kernel/timer.c, kernel/sched.c); touched only
 	 * by this CPU with interrupts off: */
 	struct runqueue *rq;            /* this CPU's run queue (kernel/sched.c) */
-	struct mm *active_mm;           /* address space loaded in CR3 (a reference); NULL = kernel's */
-	struct mm *mm_drop;             /* replaced by a switch: dropped after it (sched.c) */
+	struct mm *active_mm;           /* address space in CR3, NULL = kernel's; not a
+					 * reference: its cpus mask has our bit (mm/tlb.c) */
 	uint64_t slice_end;             /* running thread's slice deadline; >= SLICE_NONE: none */
 	uint64_t timer_armed;           /* when the LAPIC fires next; TIMER_NEVER = not armed */
 	uint32_t after_switch;          /* AFTER_SWITCH_* work for the incoming thread (sched.c) */
