@@ -1,4 +1,4 @@
-/* ktest_helpers.h - small helpers shared by the thread and sync test files. */
+/* ktest_helpers.h - small helpers shared by the in-kernel test files. */
 #ifndef WEFT_KTEST_HELPERS_H
 #define WEFT_KTEST_HELPERS_H
 #include <stdint.h>
@@ -7,10 +7,45 @@
 #include <weft/timer.h>
 #include <weft/paging.h>
 #include <arch/memlayout.h>
+#include <weft/wait.h>
+#include <weft/kstack.h>
+#include <weft/kmalloc.h>
+#include <weft/pmm.h>
+#include <weft/thread.h>
 
 #define MS(x) ((uint64_t)(x) * NSEC_PER_MSEC)
 
 static inline uint64_t now_ns(void) { return clock_monotonic_ns(); }
+
+/* Wait for `n` complete()s of `done`, all within timeout_ns from now.
+ * Returns how many arrived. */
+static inline unsigned wait_done(struct completion *done, unsigned n, uint64_t timeout_ns)
+{
+	uint64_t deadline = now_ns() + timeout_ns;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t now = now_ns();
+		if (now >= deadline || wait_for_completion_timeout(done, deadline - now) != 0)
+			return i;
+	}
+	return n;
+}
+
+/* Free pages once every trace of finished threads is gone: exited threads
+ * are reaped a moment after they switch out for the last time, and cached
+ * stacks and empty slabs are given back first. */
+static inline uint64_t settled_free_pages(uint64_t want)
+{
+	uint64_t now = 0;
+	for (int i = 0; i < 200; i++) {
+		kstack_trim();
+		kmalloc_trim();
+		now = pmm_free_pages();
+		if (now == want)
+			break;
+		thread_sleep(MS(1));
+	}
+	return now;
+}
 
 /* How much later than `requested` a timed wait over [t0, t1] returned by
  * the kernel's doing: the time past its deadline, less the delay of the

@@ -48,21 +48,6 @@ static void spin_ns(uint64_t ns)
 		cpu_relax();
 }
 
-/* Wait for `n` complete()s of `done`, all within timeout_ns from now.
- * false if time ran out first. */
-static bool wait_done(struct completion *done, unsigned n, uint64_t timeout_ns)
-{
-	uint64_t deadline = now_ns() + timeout_ns;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t now = now_ns();
-		if (now >= deadline)
-			return false;
-		if (wait_for_completion_timeout(done, deadline - now) != 0)
-			return false;
-	}
-	return true;
-}
-
 /* Sleep in small steps until *cond_fn(arg) holds or timeout_ns passes. */
 static bool poll_until(bool (*cond_fn)(void *), void *arg, uint64_t timeout_ns)
 {
@@ -324,7 +309,7 @@ KTEST(sched, ping_pong_strict_order)
 	struct thread *a = thread_create(pp_thread, (void *)0, "ping");
 	struct thread *b = thread_create(pp_thread, (void *)1, "pong");
 	KT_ASSERT(t, a && b, "thread_create failed"); /* (cannot fail with 512 MiB) */
-	bool finished = wait_done(&pp_done, 2, 20 * NSEC_PER_SEC);
+	bool finished = wait_done(&pp_done, 2, 20 * NSEC_PER_SEC) == 2;
 	uint64_t ms = (now_ns() - t0) / NSEC_PER_MSEC;
 	KT_EXPECT(t, finished, "ping-pong stuck after %u of %u steps (20 s)", pp_pos,
 		  2 * PP_ROUNDS);
@@ -405,7 +390,7 @@ KTEST(sched, yield_alternates)
 	struct thread *a = thread_create(ya_thread, (void *)0, "yield-a");
 	struct thread *b = thread_create(ya_thread, (void *)1, "yield-b");
 	KT_ASSERT(t, a && b, "thread_create failed");
-	bool finished = wait_done(&ya_done, 2, 20 * NSEC_PER_SEC);
+	bool finished = wait_done(&ya_done, 2, 20 * NSEC_PER_SEC) == 2;
 	KT_EXPECT(t, finished, "the yielding threads did not finish in 20 s (%u steps)", ya_pos);
 	thread_join(a);
 	thread_join(b);

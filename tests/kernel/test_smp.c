@@ -47,17 +47,6 @@ static bool need_cpus(struct ktest_ctx *t, unsigned n)
 	return false;
 }
 
-static bool wait_done(struct completion *done, unsigned n, uint64_t timeout_ns)
-{
-	uint64_t deadline = now_ns() + timeout_ns;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t now = now_ns();
-		if (now >= deadline || wait_for_completion_timeout(done, deadline - now) != 0)
-			return false;
-	}
-	return true;
-}
-
 /* ============================================================================
  * smp_boot.all_cpus_online, smp.all_cpus_online: as many CPUs as QEMU's
  * -smp gave (the MADT), capped by smp=/maxcpus=/nosmp; each with its own
@@ -312,7 +301,7 @@ KTEST(smp, ping_pong_wait_queues)
 	struct thread *a = thread_create_on(pp_cpu[0], pp_fn, (void *)0, "ping");
 	struct thread *b = thread_create_on(pp_cpu[1], pp_fn, (void *)1, "pong");
 	KT_ASSERT(t, a && b, "no threads");
-	bool ok = wait_done(&pp_done, 2, MS(240000)); /* a loaded host: ms per hand-off */
+	bool ok = wait_done(&pp_done, 2, MS(240000)) == 2; /* a loaded host: ms per hand-off */
 	if (!ok) {
 		pp_abort = true;
 		wake_up_all(&pp_wq[0]);
@@ -408,7 +397,7 @@ KTEST(smp, lock_torture)
 		th[i] = thread_create_on(i % ncpus(), lt_fn, (void *)(uintptr_t)i, "torture");
 		KT_ASSERT(t, th[i] != NULL, "no thread %u", i);
 	}
-	bool ok = wait_done(&lt_done, n, LT_TIME + MS(30000));
+	bool ok = wait_done(&lt_done, n, LT_TIME + MS(30000)) == n;
 	KT_EXPECT(t, ok, "torture threads did not finish");
 	if (!ok)
 		return;   /* a thread is stuck in a lock: joining would hang */
@@ -593,7 +582,7 @@ KTEST(smp, clock_monotonic_across_cpus)
 		th[i] = thread_create_on(i, publish_fn, NULL, "publish");
 		KT_ASSERT(t, th[i] != NULL, "no thread");
 	}
-	bool ok = wait_done(&pub_done, n, MS(30000));
+	bool ok = wait_done(&pub_done, n, MS(30000)) == n;
 	KT_EXPECT(t, ok, "publishers did not finish");
 	if (!ok)
 		return;

@@ -75,21 +75,6 @@ static struct mm *test_mm(unsigned pages)
 	return mm;
 }
 
-/* Free pages once exited threads' stacks and heap slabs are back. */
-static uint64_t settled_free_pages(uint64_t want)
-{
-	uint64_t now = 0;
-	for (int i = 0; i < 200; i++) {
-		kstack_trim();
-		kmalloc_trim();
-		now = pmm_free_pages();
-		if (now == want)
-			break;
-		thread_sleep(MS(1));
-	}
-	return now;
-}
-
 /* ============================================================================
  * A worker: adopts w->mm on its CPU and reads (or writes) w->pages pages
  * from VA in a loop until accesses fault, or it is told to stop.

@@ -25,19 +25,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* Wait for `n` complete()s of `done`, all within timeout_ns from now.
- * Returns how many arrived. */
-static unsigned wait_done(struct completion *done, unsigned n, uint64_t timeout_ns)
-{
-	uint64_t deadline = now_ns() + timeout_ns;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t now = now_ns();
-		if (now >= deadline || wait_for_completion_timeout(done, deadline - now) != 0)
-			return i;
-	}
-	return n;
-}
-
 /* A small linear congruential generator per thread: varies how long each
  * thread holds a lock or spins, so the interleavings differ. */
 static uint32_t lcg(uint32_t *s)

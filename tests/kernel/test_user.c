@@ -23,22 +23,6 @@
 
 #define CAPTURE_SIZE (64 * 1024)
 
-/* Free pages once every trace of finished processes is gone: exited
- * threads are reaped a moment after they switch out for the last time. */
-static uint64_t settled_free_pages(uint64_t want)
-{
-	uint64_t now = 0;
-	for (int i = 0; i < 200; i++) {
-		kstack_trim();
-		kmalloc_trim();
-		now = pmm_free_pages();
-		if (now == want)
-			break;
-		thread_sleep(MS(1));
-	}
-	return now;
-}
-
 /* Check the TAP a program printed: a plan, no "not ok", as many points as
  * planned. Failing lines are repeated as diagnostics. */
 static void check_tap(struct ktest_ctx *t, const char *name, const char *buf, size_t len)
