@@ -179,8 +179,8 @@ void timer_dump(void)
 			cpu_relax();
 		kprintf("--- timers of CPU %u%s: slice_end %ld us, LAPIC armed %ld us from now ---\n",
 			cpu, locked ? "" : " [read unlocked]",
-			c->slice_end == SLICE_NONE ? -1L : (long)(c->slice_end - now) / 1000,
-			c->timer_armed == UINT64_MAX ? -1L : (long)(c->timer_armed - now) / 1000);
+			c->slice_end >= SLICE_NONE ? -1L : (long)(c->slice_end - now) / 1000,
+			c->timer_armed >= TIMER_NEVER ? -1L : (long)(c->timer_armed - now) / 1000);
 		struct list_head *pos;
 		int n = 0;
 		list_for_each(pos, &tc->pending) {
