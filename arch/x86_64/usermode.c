@@ -83,6 +83,9 @@ void user_load_thread_state(struct thread *t)
 	load_fs_base(t->fs_base);
 	if (t->fpu)
 		fpu_restore(t->fpu);
+	/* A switch back to t while it still had no t->proc (it takes t->mm
+	 * first) loaded the all-denied bitmap: load the process's now. */
+	ioperm_switch(this_cpu(), t->proc);
 }
 
 /*
