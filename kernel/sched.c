@@ -385,9 +385,11 @@ static inline __attribute__((always_inline)) void run_next(struct percpu *c,
 	if (__builtin_expect(end < c->timer_armed, 0))
 		c->after_switch |= AFTER_SWITCH_TIMER;
 	if (next == prev) {
-		spin_release_raw(&rq->lock);
+		/* after_switch_work() releases the lock itself: once. */
 		if (__builtin_expect(c->after_switch != 0, 0))
 			after_switch_work(NULL);
+		else
+			spin_release_raw(&rq->lock);
 		return;
 	}
 	rq->switches++;
