@@ -12,7 +12,8 @@
 static inline uint64_t now_ns(void) { return clock_monotonic_ns(); }
 
 /* Scheduler counters of CPU 0, where these tests and their threads run
- * (threads stay on the CPU that created them unless bound elsewhere). */
+ * (ktest_run() pins the test thread to its CPU, CPU 0 at boot, and new
+ * threads inherit their creator's mask). */
 static inline struct sched_stats stats(void)
 {
 	struct sched_stats s;
