@@ -413,7 +413,7 @@ KTEST(balance, move_running_thread)
 	unsigned moved = 0, late = 0;
 	uint64_t m0 = total_migrations(), worst = 0;
 	for (unsigned i = 0; i < MOVES; i++) {
-		unsigned to = (m.cpu + 1 + i % (n - 1)) % n;   /* never where it is now */
+		unsigned to = (m.cpu + 1) % n;   /* the next CPU round: never where it is */
 		uint64_t t0 = now_ns();
 		int r = thread_set_affinity(th, (int)to);
 		KT_EXPECT_EQ(t, r, 0);
