@@ -25,6 +25,8 @@ extern const struct ktest __ktest_start[], __ktest_end[];
 
 #define MAX_SUITES 64
 
+static unsigned run_suites(const char *selection);
+
 bool ktest_check(struct ktest_ctx *t, bool ok, const char *cond, int line, const char *fmt, ...)
 {
 	t->checks++;
@@ -144,6 +146,21 @@ static void watchdog_disarm(void)
 }
 
 unsigned ktest_run(const char *selection)
+{
+	/* Tests run in the calling thread, pinned to its CPU for the run:
+	 * the threads a test creates inherit that mask (thread_create), so
+	 * the suites written for one CPU (shares, weights, preemption counts
+	 * of CPU 0) see one CPU whatever -smp says. Suites about several CPUs
+	 * (smp, balance) bind or unbind their threads themselves. */
+	struct thread *self = current();
+	uint64_t saved_mask = self->affinity;
+	sched_set_affinity_mask(self, (uint64_t)1 << cpu_id());
+	unsigned r = run_suites(selection);
+	sched_set_affinity_mask(self, saved_mask);
+	return r;
+}
+
+static unsigned run_suites(const char *selection)
 {
 	const char *suites[MAX_SUITES];
 	unsigned nsuites = collect_suites(selection, suites);

@@ -24,16 +24,22 @@
  * until after on_cpu is cleared, so the waker sees either "running, not
  * yet switching" (on_cpu set) or "switched out" (on_cpu clear), never the
  * middle. A thread belongs to the queue of t->cpu, which changes only under
- * that queue's lock (lock_thread_rq() re-checks it).
+ * that queue's lock and the lock of the queue it moves to
+ * (lock_thread_rq() re-checks it).
  *
- * Other CPUs: a wakeup or a new thread for another CPU's queue sets
- * need_resched on that CPU's running thread and sends it a reschedule IPI
- * (kernel/smp.c) when the newcomer should run there now: the CPU is idle,
- * the newcomer is owed the CPU, or the running thread has no slice end yet
- * (it ran alone; its next pass through __schedule() gives it one). The IPI
- * handler does nothing: the interrupt exit path switches.
+ * Other CPUs: which CPU a thread goes to - new, woken, pulled, pushed, or
+ * moved by an affinity change - is decided in kernel/balance.c. A wakeup
+ * or a new thread for another CPU's queue sets need_resched on that CPU's
+ * running thread and sends it a reschedule IPI (kernel/smp.c) when the
+ * newcomer should run there now: the CPU is idle, the newcomer is owed the
+ * CPU, or the running thread has no slice end yet (it ran alone; its next
+ * pass through __schedule() gives it one). The IPI handler only looks for
+ * affinity work (sched_resched_ipi()); the interrupt exit path switches.
+ * A running thread whose mask loses its CPU moves itself
+ * (sched_move_current()) from its next preemption, or from the switch
+ * path (AFTER_SWITCH_AFFINITY) if it yields or sleeps first.
  */
-#include <weft/sched.h>
+#include "sched_rq.h"
 #include <weft/timer.h>
 #include <weft/time.h>
 #include <weft/panic.h>
@@ -47,36 +53,7 @@
 #include <weft/vm.h>
 #include <weft/smp.h>
 
-/* One cache-line-aligned block per CPU: no false sharing between CPUs,
- * and the address is a shift away from the CPU number. */
-struct __attribute__((aligned(128))) runqueue {
-	spinlock_t lock;
-	struct thread *heap;          /* runnable threads, not counting `curr` */
-	unsigned nr_running;
-	uint64_t slice;               /* slice length for nr_running; SLICE_NONE when alone */
-	uint64_t min_vruntime;        /* never decreases; floor for wakers */
-	uint64_t seq;
-	struct thread *idle;
-	uint64_t switches, preemptions, idle_ns;
-};
-
-static struct runqueue runqueues[MAX_CPUS];
-
-/* percpu.rq caches &runqueues[cpu]: one GS load instead of an index
- * computation on the switch path. */
-static inline struct runqueue *this_rq(void) { return percpu_read(rq); }
-
-/* The slice changes only when the number of waiting threads does. */
-static void set_nr_running(struct runqueue *rq, unsigned n)
-{
-	rq->nr_running = n;
-	if (!n) {
-		rq->slice = SLICE_NONE; /* alone: slice_end = now + SLICE_NONE, i.e. none */
-		return;
-	}
-	uint64_t s = SCHED_LATENCY_NS / (n + 1);
-	rq->slice = s < SCHED_MIN_SLICE_NS ? SCHED_MIN_SLICE_NS : s;
-}
+struct runqueue runqueues[MAX_CPUS];
 
 /* --- priorities ------------------------------------------------------------ */
 
@@ -97,69 +74,68 @@ uint32_t sched_prio_to_weight(int prio)
 	return prio_weight[prio - PRIO_MIN];
 }
 
-/* --- the leftist heap ------------------------------------------------------ */
+/* --- the leftist heap (the inline half is in sched_rq.h) ------------------- */
 
-static bool before(const struct thread *a, const struct thread *b)
-{
-	if (a->vruntime != b->vruntime)
-		return (int64_t)(a->vruntime - b->vruntime) < 0;
-	return a->heap_seq < b->heap_seq;
-}
-
-static uint32_t rank(const struct thread *t) { return t ? t->heap_rank : 0; }
-
-static struct thread *heap_merge_nonnull(struct thread *a, struct thread *b);
-
-/* Inline so that the common cases (an empty side) cost a test, not a call. */
-static inline struct thread *heap_merge(struct thread *a, struct thread *b)
-{
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return heap_merge_nonnull(a, b);
-}
-
-static struct thread *heap_merge_nonnull(struct thread *a, struct thread *b)
+struct thread *heap_merge_nonnull(struct thread *a, struct thread *b)
 {
 	if (before(b, a)) {
 		struct thread *x = a;
 		a = b;
 		b = x;
 	}
-	a->heap_right = heap_merge(a->heap_right, b);
-	if (rank(a->heap_left) < rank(a->heap_right)) {
-		struct thread *x = a->heap_left;
-		a->heap_left = a->heap_right;
-		a->heap_right = x;
+	struct thread *r = heap_merge(a->heap_right, b);
+	a->heap_right = r;
+	r->heap_parent = a;
+	if (rank(a->heap_left) < rank(r)) {
+		a->heap_right = a->heap_left;
+		a->heap_left = r;
 	}
 	a->heap_rank = rank(a->heap_right) + 1;
 	return a;
 }
 
-static inline void make_node(struct thread *t)
-{
-	t->heap_left = t->heap_right = NULL;
-	t->heap_rank = 1;
-}
-
-static void enqueue(struct runqueue *rq, struct thread *t)
-{
-	make_node(t);
-	t->heap_seq = rq->seq++;
-	rq->heap = heap_merge(rq->heap, t);
-	set_nr_running(rq, rq->nr_running + 1);
-}
-
-/* Take the first thread out of the heap. A thread outside the heap keeps
- * NULL links and rank 1 (the switch fast path relies on it: see
- * __schedule()). */
+/* Take the first thread out of the heap. */
 static inline struct thread *pop_top(struct runqueue *rq)
 {
 	struct thread *t = rq->heap;
-	rq->heap = heap_merge(t->heap_left, t->heap_right);
+	struct thread *h = heap_merge(t->heap_left, t->heap_right);
+	if (h)
+		h->heap_parent = NULL;
+	rq->heap = h;
 	make_node(t);
 	return t;
+}
+
+/* Take t out of the heap wherever it is: its merged subtrees take its
+ * place, and ranks are repaired upward (swapping children where the
+ * leftist rule broke) until a rank stays the same. Run-queue lock held. */
+void heap_remove(struct runqueue *rq, struct thread *t)
+{
+	struct thread *p = t->heap_parent;
+	struct thread *m = heap_merge(t->heap_left, t->heap_right);
+	if (m)
+		m->heap_parent = p;
+	if (!p) {
+		rq->heap = m;
+	} else {
+		if (p->heap_left == t)
+			p->heap_left = m;
+		else
+			p->heap_right = m;
+		for (; p; p = p->heap_parent) {
+			if (rank(p->heap_left) < rank(p->heap_right)) {
+				struct thread *x = p->heap_left;
+				p->heap_left = p->heap_right;
+				p->heap_right = x;
+			}
+			uint32_t r = rank(p->heap_right) + 1;
+			if (r == p->heap_rank)
+				break;
+			p->heap_rank = r;
+		}
+	}
+	make_node(t);
+	set_nr_running(rq, rq->nr_running - 1);
 }
 
 /* The running thread `prev` goes back in the queue and the first thread
@@ -231,20 +207,6 @@ static inline void update_curr(struct runqueue *rq, struct thread *t, uint64_t n
 	charge(rq, t, delta);
 }
 
-/* min_vruntime follows the smallest vruntime on the CPU (running or
- * queued) and never goes back. Needed only where threads join a queue, so
- * it is brought up to date there rather than on every switch. */
-static void refresh_min_vruntime(struct runqueue *rq, unsigned cpu)
-{
-	struct thread *curr = cpu_list[cpu]->current;
-	uint64_t floor = curr->idle ? rq->heap ? rq->heap->vruntime : rq->min_vruntime
-				    : curr->vruntime;
-	if (rq->heap && (int64_t)(rq->heap->vruntime - floor) < 0)
-		floor = rq->heap->vruntime;
-	if ((int64_t)(floor - rq->min_vruntime) > 0)
-		rq->min_vruntime = floor;
-}
-
 /* A thread joining the queue after a sleep (or new) starts no further back
  * than half a latency period: sleeping earns a little priority, not a
  * monopoly. */
@@ -254,32 +216,6 @@ static void place(struct runqueue *rq, struct thread *t)
 	uint64_t floor = rq->min_vruntime - SCHED_LATENCY_NS / 2;
 	if ((int64_t)(t->vruntime - floor) < 0)
 		t->vruntime = floor;
-}
-
-/* Should woken t preempt the running thread? Run-queue lock held. Returns
- * the CPU that must be sent a reschedule IPI (after the unlock), or -1. */
-static inline int check_preempt(struct runqueue *rq, struct thread *t)
-{
-	int cpu = t->cpu;
-	struct percpu *c = cpu_list[cpu];
-	struct thread *curr = c->current;
-	(void)rq;
-	bool resched = curr->idle ||
-		       (int64_t)(curr->vruntime - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS;
-	if (__builtin_expect(cpu == (int)cpu_id(), 1)) {
-		if (resched)
-			curr->need_resched = true;
-		return -1;
-	}
-	/* Another CPU. A runner without a slice end would keep t waiting until
-	 * it sleeps (start_slice() only works locally): make it reschedule, and
-	 * __schedule() there gives it a slice (or switches to t). */
-	if (!resched && c->slice_end >= SLICE_NONE)
-		resched = true;
-	if (!resched)
-		return -1;
-	curr->need_resched = true;
-	return cpu;
 }
 
 /* --- the tick ---------------------------------------------------------------- */
@@ -299,7 +235,10 @@ static void start_slice(struct runqueue *rq, struct thread *t)
 		timer_program(now);
 }
 
-/* Timer interrupt (kernel/timer.c): ask for a switch when the slice ends. */
+/* Timer interrupt (kernel/timer.c): ask for a switch when the slice ends;
+ * now and then, balance (only a CPU with threads waiting has slices, so
+ * only such a CPU gets here regularly: it pushes work to idle and lighter
+ * CPUs, balance.c). */
 void sched_tick(void)
 {
 	struct runqueue *rq = this_rq();
@@ -307,9 +246,12 @@ void sched_tick(void)
 	spin_lock(&rq->lock);
 	uint64_t now = clock_monotonic_ns();
 	update_curr(rq, curr, now);
-	if (rq->nr_running && now >= this_cpu()->slice_end)
+	bool waiting = rq->nr_running != 0;
+	if (waiting && now >= this_cpu()->slice_end)
 		curr->need_resched = true;
 	spin_unlock_no_resched(&rq->lock);
+	if (waiting && now >= rq->next_balance && smp_online_cpus() > 1)
+		sched_balance_tick(now);
 }
 
 /* --- switching ---------------------------------------------------------------- */
@@ -333,9 +275,6 @@ void sched_tick(void)
  * switch_to() itself makes. Everything else goes to schedule_general(),
  * which is the same steps without the shortcuts.
  */
-#define AFTER_SWITCH_USER  1u  /* prev or next has user state: user_switch_state() */
-#define AFTER_SWITCH_REAP  2u  /* prev exited: free it if detached */
-#define AFTER_SWITCH_TIMER 4u  /* the new slice ends before the LAPIC's armed deadline */
 
 static __attribute__((noreturn, noinline, cold)) void report_atomic(void)
 {
@@ -373,8 +312,16 @@ static __attribute__((noinline)) void after_switch_work(struct thread *prev)
 	spin_release_raw(&c->rq->lock);
 	if (reap)
 		thread_reap_if_detached(prev);
-	if (work & AFTER_SWITCH_TIMER)
-		timer_program(clock_monotonic_ns());
+	if (__builtin_expect(work & (AFTER_SWITCH_TIMER | AFTER_SWITCH_AFFINITY), 0)) {
+		if (work & AFTER_SWITCH_TIMER)
+			timer_program(clock_monotonic_ns());
+		/* A thread lost this CPU from its mask while it ran here: prev,
+		 * if it went back in the queue, moves now; if the running thread
+		 * (prev kept the CPU, or next) may not run here either, a self
+		 * IPI takes it to the preemption point, which moves it. */
+		if (work & AFTER_SWITCH_AFFINITY)
+			sched_fix_affinity(true);
+	}
 }
 
 /*
@@ -538,45 +485,15 @@ void schedule_tail(struct thread *prev)
 	after_switch_work(prev);
 }
 
-/* Lock the run queue t belongs to. t->cpu may change until we hold that
- * queue's lock (only a holder of it changes t->cpu), hence the re-check. */
-static inline __attribute__((always_inline)) struct runqueue *
-lock_thread_rq(struct thread *t, unsigned long *flags)
-{
-	for (;;) {
-		int cpu = __atomic_load_n(&t->cpu, __ATOMIC_RELAXED);
-		struct runqueue *rq = &runqueues[cpu];
-		*flags = spin_lock_irqsave(&rq->lock);
-		if (__builtin_expect(t->cpu == cpu, 1))
-			return rq;
-		spin_unlock_irqrestore(&rq->lock, *flags);
-	}
-}
-
-/* Move a woken, switched-out thread to the queue of its affinity CPU.
- * Called and returns with a run-queue lock held (interrupts off, one
- * preempt count): old's on entry, the new queue's on return. t is already
- * RUNNABLE, so no other waker touches it while neither lock is held; its
- * vruntime keeps its distance to the queue's min_vruntime. */
-static __attribute__((noinline, cold)) struct runqueue *migrate_woken(struct runqueue *old,
-									   struct thread *t)
-{
-	int64_t lag = (int64_t)(t->vruntime - old->min_vruntime);
-	int cpu = t->affinity;
-	t->cpu = cpu;
-	spin_release(&old->lock);
-	struct runqueue *rq = &runqueues[cpu];
-	spin_acquire(&rq->lock);
-	t->vruntime = rq->min_vruntime + (uint64_t)lag;
-	return rq;
-}
-
 bool wake_up_thread(struct thread *t, unsigned states)
 {
 	unsigned long f;
-	struct runqueue *rq = lock_thread_rq(t, &f);
-	bool woke = false;
+	struct runqueue *rq;
+	bool woke;
 	int ipi = -1;
+again:
+	rq = lock_thread_rq(t, &f);
+	woke = false;
 	if ((1u << t->state) & states) {
 		woke = true;
 		if (t->on_cpu) {
@@ -584,9 +501,16 @@ bool wake_up_thread(struct thread *t, unsigned states)
 			 * schedule() will find it RUNNING and keep it. */
 			t->state = THREAD_RUNNING;
 		} else {
+			/* Which CPU (balance.c): the one-CPU case costs this test. */
+			if (__builtin_expect(smp_online_cpus() > 1, 0)) {
+				rq = sched_wake_move(rq, t, states);
+				if (__builtin_expect(!rq, 0)) {
+					local_irq_restore(f);
+					preempt_enable();
+					goto again;
+				}
+			}
 			t->state = THREAD_RUNNABLE;
-			if (__builtin_expect(t->affinity >= 0 && t->affinity != t->cpu, 0))
-				rq = migrate_woken(rq, t);
 			place(rq, t);
 			enqueue(rq, t);
 			ipi = check_preempt(rq, t);
@@ -604,10 +528,12 @@ bool wake_up_thread(struct thread *t, unsigned states)
 	return woke;
 }
 
+/* New threads go where sched_select_new_cpu() (balance.c) says: a bound
+ * one to its CPU; others to the creator's CPU while nothing waits there,
+ * else to the least-loaded CPU their mask allows. */
 void sched_add_new(struct thread *t)
 {
-	/* A bound thread starts on its CPU; others where they are created. */
-	int cpu = t->affinity >= 0 ? t->affinity : (int)cpu_id();
+	int cpu = (int)(smp_online_cpus() == 1 ? cpu_id() : sched_select_new_cpu(t));
 	struct runqueue *rq = &runqueues[cpu];
 	unsigned long f = spin_lock_irqsave(&rq->lock);
 	int ipi = -1;
@@ -632,16 +558,23 @@ void preempt_schedule_irq(void)
 	/* Interrupts are off: we are on entry.S's exit path with a trap frame
 	 * on this stack. The thread sleeps here, in the middle of whatever
 	 * it was doing, and resumes through the same IRETQ later (interrupts
-	 * still off: __schedule() leaves them so). */
+	 * still off: __schedule() leaves them so). A thread whose mask no
+	 * longer allows this CPU leaves it from here instead. */
 	struct percpu *c = this_cpu();
 	runqueues[c->cpu_id].preemptions++;
-	while (current()->need_resched)
-		__schedule(SCHED_PREEMPT);
+	while (current()->need_resched) {
+		if (__builtin_expect(!cpu_allowed(current(), cpu_id()), 0))
+			sched_move_current();
+		else
+			__schedule(SCHED_PREEMPT);
+	}
 }
 
 /* preempt_enable() found need-resched at count zero. */
 void preempt_schedule(void)
 {
+	/* (No affinity check here: a thread that lost this CPU while running
+	 * is flagged in percpu.after_switch, and this switch moves it.) */
 	if (irqs_enabled() && percpu_read(irq_depth) == 0) {
 		__schedule(SCHED_PREEMPT);
 		local_irq_enable();
@@ -664,54 +597,50 @@ void sched_set_weight(struct thread *t, int prio, uint32_t weight)
 	spin_unlock_irqrestore(&rq->lock, f);
 }
 
-void sched_set_affinity(struct thread *t, int cpu)
-{
-	unsigned long f;
-	struct runqueue *rq = lock_thread_rq(t, &f);
-	t->affinity = cpu;   /* read by wake_up_thread() under this lock */
-	spin_unlock_irqrestore(&rq->lock, f);
-}
-
-/* The self-IPI of sched_migrate_self(): runs on the old CPU once the
+/* The self-IPI of sched_move_current(): runs on the old CPU once the
  * thread is off it (interrupts were off from its sleep to the switch). */
 static void migrate_wake(void *arg)
 {
 	wake_up_thread(arg, 1u << THREAD_UNINTERRUPTIBLE);
 }
 
+/* Sleep with interrupts off and leave them off (sched_move_current). */
+static __attribute__((noinline)) void schedule_irqs_off(void)
+{
+	__schedule(SCHED_SLEEP);
+}
+
 /*
- * Move the calling thread to `cpu`. It cannot enqueue itself elsewhere
- * while it runs here (its stack is in use until the switch is over), so it
- * goes to sleep and has the wakeup done for it on this CPU *after* the
- * switch: a call queued for this CPU, whose IPI this CPU takes only once
- * interrupts are on again - in the next thread, after its switch is done.
- * wake_up_thread() then sees the affinity and queues it on `cpu`. Nothing
- * else wakes an uninterruptible sleeper that is on no wait queue; if
- * something did, the loop simply tries again.
+ * Move the calling thread to a CPU its mask allows. It cannot enqueue
+ * itself elsewhere while it runs here (its stack is in use until the switch
+ * is over), so it goes to sleep and has the wakeup done for it on this CPU
+ * *after* the switch: a call queued for this CPU, whose IPI this CPU takes
+ * only once interrupts are on again - in the next thread, after its switch
+ * is done. wake_up_thread() then places it (balance.c), which never picks
+ * a CPU outside the mask. Another waker may wake it first (a wait queue it
+ * was about to sleep on, say): the thread then comes back either elsewhere
+ * or, if the wakeup came before the switch, still here, and the loop tries
+ * again. Either way its caller sees a spurious wakeup at worst, as after
+ * any preemption.
  */
-void sched_migrate_self(unsigned cpu)
+void sched_move_current(void)
 {
 	struct thread *t = current();
 	for (;;) {
-		unsigned long f = local_irq_save();
 		struct runqueue *rq = this_rq();
 		spin_lock(&rq->lock);
-		t->affinity = (int)cpu;
-		bool there = cpu_id() == cpu;
-		if (!there) {
+		bool ok = cpu_allowed(t, cpu_id());
+		if (!ok) {
 			t->state = THREAD_UNINTERRUPTIBLE;
 			t->wait_name = "migrate";
 		}
 		spin_unlock_no_resched(&rq->lock);
-		if (there) {
-			local_irq_restore(f);
+		if (ok)
 			return;
-		}
 		struct smp_call_entry e;
 		smp_call_queue(cpu_id(), &e, migrate_wake, t, true);
-		schedule();
+		schedule_irqs_off();
 		t->wait_name = NULL;
-		local_irq_restore(f);
 		/* e lives in this frame: the old CPU sets e.done after
 		 * migrate_wake() returns; it may still be finishing. */
 		smp_call_wait(&e);
@@ -725,6 +654,7 @@ void sched_get_stats(unsigned cpu, struct sched_stats *out)
 	out->switches = rq->switches;
 	out->preemptions = rq->preemptions;
 	out->idle_ns = rq->idle_ns;
+	out->migrations = rq->migrations;
 	out->nr_running = rq->nr_running;
 	/* The running thread: it cannot be freed while it is current (on_cpu). */
 	struct thread *curr = cpu_list[cpu]->current;
@@ -738,12 +668,16 @@ void sched_get_stats(unsigned cpu, struct sched_stats *out)
 
 /* --- boot -------------------------------------------------------------------- */
 
+/* Before it halts, an idle CPU tries to pull a waiting thread from the
+ * busiest other CPU (balance.c); the reschedule IPI of a CPU that pushes
+ * work here, or that balances, brings it back round the loop. */
 static void *idle_loop(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		local_irq_disable();
-		if (current()->need_resched || this_rq()->nr_running) {
+		if (current()->need_resched || this_rq()->nr_running ||
+		    (smp_online_cpus() > 1 && sched_idle_pull())) {
 			local_irq_enable();
 			schedule();
 			continue;
@@ -768,7 +702,8 @@ void sched_init_cpu(struct thread *boot, struct thread *idle)
 	percpu_set_kernel_stack(boot->stack.top);
 	idle->idle = true;
 	idle->weight = 0;          /* charge() counts its time as idle time */
-	idle->heap_rank = boot->heap_rank = 1; /* outside the heap: see pop_top() */
+	idle->heap_rank = boot->heap_rank = 1; /* outside the heap: see make_node() */
+	rq->next_balance = clock_monotonic_ns();
 	idle->cpu = (int)cpu_id();
 	if (idle != boot)
 		idle->state = THREAD_RUNNABLE; /* waits for its first switch */

@@ -131,7 +131,7 @@ static void cmd_cpus(const char *args)
 {
 	(void)args;
 	kprintf("CPU APIC  STATE   RUNQ CURRENT                  IDLE(ms)  INTERRUPTS   SWITCHES "
-		"PREEMPTS\n");
+		"PREEMPTS  MIGR-IN\n");
 	for (unsigned i = 0; i < smp_boot_ncpus; i++) {
 		const struct cpu_boot_info *bi = &smp_boot_info[i];
 		if (bi->state != CPU_BOOT_ONLINE) {
@@ -145,10 +145,10 @@ static void cmd_cpus(const char *args)
 		sched_get_stats(cpu, &st);
 		char cur[40];
 		snprintf(cur, sizeof cur, "%d %s", st.curr_tid, st.curr_name);
-		kprintf("%3u %4u  online %5u %-24s %8lu %11lu %10lu %8lu\n", cpu, bi->apic_id,
+		kprintf("%3u %4u  online %5u %-24s %8lu %11lu %10lu %8lu %8lu\n", cpu, bi->apic_id,
 			st.nr_running, cur, (unsigned long)(st.idle_ns / NSEC_PER_MSEC),
 			(unsigned long)cpu_list[cpu]->irq_count, (unsigned long)st.switches,
-			(unsigned long)st.preemptions);
+			(unsigned long)st.preemptions, (unsigned long)st.migrations);
 	}
 }
 
@@ -202,7 +202,7 @@ static const struct command {
 	{ "tests", cmd_tests, "list in-kernel tests; 'tests SUITE' runs one" },
 	{ "ps", cmd_ps, "threads: id, name, state, CPU, run time, what they wait on" },
 	{ "bt", cmd_bt, "bt TID: stack trace of any thread" },
-	{ "cpus", cmd_cpus, "per CPU: APIC id, state, run queue, current thread, idle, interrupts" },
+	{ "cpus", cmd_cpus, "per CPU: APIC id, state, run queue, current thread, idle, interrupts, migrations" },
 	{ "spawn", cmd_spawn, "spawn [N]: busy threads that the timer preempts" },
 	{ "panic", cmd_panic, "panic [@CPU] [MSG]: panic on purpose (to see the report)" },
 	{ "reboot", cmd_reboot, "reset the machine" },

@@ -12,6 +12,7 @@
 #include <weft/errno.h>
 #include <weft/thread.h>
 #include <weft/preempt.h>
+#include <weft/sched.h>
 #include <arch/apic.h>
 #include <arch/trap.h>
 #include <arch/cpu.h>
@@ -163,13 +164,15 @@ static void call_ipi(struct trap_frame *f, void *arg)
 	run_queue();
 }
 
-/* Nothing to do: trap_dispatch() sends the EOI and, on the way out, sees
+/* Little to do: trap_dispatch() sends the EOI and, on the way out, sees
  * need_resched and switches (or preempt_enable() does, if the interrupted
- * code held a lock; the idle loop looks at it before halting again). */
+ * code held a lock; the idle loop looks at it before halting again). The
+ * scheduler looks at affinity changes another CPU asked it to apply. */
 static void resched_ipi(struct trap_frame *f, void *arg)
 {
 	(void)f;
 	(void)arg;
+	sched_resched_ipi();
 }
 
 void smp_init(void)

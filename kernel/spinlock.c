@@ -20,16 +20,23 @@ void spin_bad_unlock(const spinlock_t *l)
 	      l->name ? l->name : "?", l->cpu == ~0u ? -1 : (int)l->cpu);
 }
 
-bool spin_trylock(spinlock_t *l)
+bool spin_tryacquire(spinlock_t *l)
 {
-	preempt_disable();
 	uint16_t old = l->word;
 	if ((uint8_t)old != (uint8_t)(old >> 8) ||
 	    !__atomic_compare_exchange_n(&l->word, &old, (uint16_t)(old + SPIN_TICKET_ONE), false,
-					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return false;
+	l->cpu = cpu_id();
+	return true;
+}
+
+bool spin_trylock(spinlock_t *l)
+{
+	preempt_disable();
+	if (!spin_tryacquire(l)) {
 		preempt_enable();
 		return false;
 	}
-	l->cpu = cpu_id();
 	return true;
 }

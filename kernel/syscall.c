@@ -17,6 +17,7 @@
 #include <weft/sched.h>
 #include <weft/time.h>
 #include <weft/bootopt.h>
+#include <weft/smp.h>
 #include <arch/cpu.h>
 #include <arch/ioperm.h>
 #include <arch/usermode.h>
@@ -179,29 +180,64 @@ static long sys_prlimit64(uint64_t pid, uint64_t res, uint64_t unew, uint64_t uo
 static long sys_getrlimit(uint64_t res, uint64_t uold) { return sys_prlimit64(0, res, 0, uold); }
 static long sys_setrlimit(uint64_t res, uint64_t unew) { return sys_prlimit64(0, res, unew, 0); }
 
-/* Affinity: one bit per CPU (issue 5 makes the mask mean something). */
-static long sys_sched_getaffinity(uint64_t pid, uint64_t len, uint64_t mask)
+/*
+ * Affinity, as on Linux: the mask is an array of 64-bit words, bit n =
+ * CPU n; weft has at most MAX_CPUS (16), so one word holds it. pid 0 is
+ * the caller; otherwise a tid of the caller's process (-ESRCH if none).
+ * getaffinity needs a length that is a multiple of 8 and returns the
+ * bytes it wrote (8); setaffinity reads up to 8 bytes (a shorter mask
+ * means the missing CPUs are off) and fails with -EINVAL if no online CPU
+ * is left in it. Another thread is looked up and changed under the
+ * process lock, so it cannot exit and be freed in between
+ * (sched_set_affinity_mask() never sleeps for another thread).
+ */
+static struct thread *find_thread_locked(struct process *p, uint64_t tid)
 {
-	(void)pid;
-	if (len < 8 || (len & 7))
-		return -EINVAL;
-	uint64_t m = cpu_count >= 64 ? ~0ULL : (1ULL << cpu_count) - 1;
-	if (copy_to_user(mask, &m, 8) < 0)
-		return -EFAULT;
-	return 8;
+	struct list_head *pos;
+	list_for_each(pos, &p->threads) {
+		struct thread *t = container_of(pos, struct thread, proc_link);
+		if ((uint64_t)t->tid == tid)
+			return t;
+	}
+	return NULL;
 }
 
-static long sys_sched_setaffinity(uint64_t pid, uint64_t len, uint64_t mask)
+static long sys_sched_getaffinity(uint64_t pid, uint64_t len, uint64_t umask)
 {
-	(void)pid;
-	uint64_t m;
-	if (len < 8)
+	if (len < sizeof(uint64_t) || (len & (sizeof(uint64_t) - 1)))
 		return -EINVAL;
-	if (copy_from_user(&m, mask, 8) < 0)
+	struct thread *me = current();
+	uint64_t online = ~0ULL >> (64 - smp_online_cpus()), m;
+	if (pid == 0 || pid == (uint64_t)me->tid) {
+		m = me->affinity & online;
+	} else {
+		struct process *p = current_process();
+		unsigned long f = spin_lock_irqsave(&p->lock);
+		struct thread *t = find_thread_locked(p, pid);
+		m = t ? t->affinity & online : 0;
+		spin_unlock_irqrestore(&p->lock, f);
+		if (!t)
+			return -ESRCH;
+	}
+	if (copy_to_user(umask, &m, sizeof m) < 0)
 		return -EFAULT;
-	if (!(m & ((1ULL << cpu_count) - 1)))
-		return -EINVAL;
-	return 0;
+	return sizeof m;
+}
+
+static long sys_sched_setaffinity(uint64_t pid, uint64_t len, uint64_t umask)
+{
+	uint64_t m = 0;
+	if (copy_from_user(&m, umask, len < sizeof m ? len : sizeof m) < 0)
+		return -EFAULT;
+	struct thread *me = current();
+	if (pid == 0 || pid == (uint64_t)me->tid)
+		return sched_set_affinity_mask(me, m);    /* may move us: no lock held */
+	struct process *p = current_process();
+	unsigned long f = spin_lock_irqsave(&p->lock);
+	struct thread *t = find_thread_locked(p, pid);
+	long r = t ? sched_set_affinity_mask(t, m) : -ESRCH;
+	spin_unlock_irqrestore(&p->lock, f);
+	return r;
 }
 
 static long sys_rt_sigreturn_entry(void) { return sys_rt_sigreturn(current_user_frame()); }

@@ -34,6 +34,7 @@
 #include <weft/timer.h>
 #include <weft/errno.h>
 #include <weft/format.h>
+#include <weft/smp.h>
 #include <arch/switch.h>
 #include <arch/trap.h>
 #include <arch/irqflags.h>
@@ -67,7 +68,6 @@ static struct thread *thread_alloc(const char *name)
 	strlcpy(t->name, name, sizeof t->name);
 	t->prio = PRIO_DEFAULT;
 	t->weight = sched_prio_to_weight(PRIO_DEFAULT);
-	t->affinity = -1;
 	wait_queue_init(&t->join_wq, "join");
 	t->parent = percpu_read(current);
 	unsigned long f = spin_lock_irqsave(&thread_list_lock);
@@ -116,7 +116,8 @@ static struct thread *create(thread_fn fn, void *arg, const char *name, bool det
 		return NULL;
 	}
 	t->detached = detached;
-	t->affinity = cpu;
+	/* Bound to `cpu`, or the creator's mask (Linux's rule for clone()). */
+	t->affinity = cpu >= 0 ? (uint64_t)1 << cpu : current()->affinity;
 	build_first_frame(t, fn, arg);
 	sched_add_new(t);
 	return t;
@@ -141,17 +142,9 @@ struct thread *thread_create_on(unsigned cpu, thread_fn fn, void *arg, const cha
 
 int thread_set_affinity(struct thread *t, int cpu)
 {
-	if (cpu >= (int)__atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE) || cpu < -1 || t->idle)
+	if (cpu >= (int)smp_online_cpus() || cpu < -1)
 		return -EINVAL;
-	if (t == current() && cpu >= 0) {
-		if (!irqs_enabled() || preempt_count())
-			panic("thread_set_affinity: moving the current thread needs interrupts on and "
-			      "no lock held");
-		sched_migrate_self((unsigned)cpu);
-	} else {
-		sched_set_affinity(t, cpu);
-	}
-	return 0;
+	return sched_set_affinity_mask(t, cpu < 0 ? CPUMASK_ALL : (uint64_t)1 << cpu);
 }
 
 void thread_exit(void *value)
@@ -411,7 +404,7 @@ struct thread *thread_create_idle(unsigned cpu)
 	idle->prio = PRIO_MAX;
 	idle->tid = -1;
 	idle->detached = true;
-	idle->affinity = (int)cpu;
+	idle->affinity = (uint64_t)1 << cpu;
 	idle->cpu = (int)cpu;
 	idle->state = THREAD_RUNNABLE;
 	wait_queue_init(&idle->join_wq, "join");
@@ -438,7 +431,7 @@ void sched_init(void)
 	wait_queue_init(&boot->join_wq, "join");
 	boot->tid = 0;
 	boot->detached = true;
-	boot->affinity = -1;
+	boot->affinity = CPUMASK_ALL;
 	list_add_tail(&boot->all_link, &all_threads);
 	nthreads++;
 
@@ -450,7 +443,7 @@ void sched_init(void)
 	idle->prio = PRIO_MAX;
 	idle->tid = -1;
 	idle->detached = true;
-	idle->affinity = 0;
+	idle->affinity = 1;          /* CPU 0 */
 	wait_queue_init(&idle->join_wq, "join");
 	build_first_frame(idle, sched_idle_fn(), NULL);
 	list_add_tail(&idle->all_link, &all_threads);

@@ -21,7 +21,9 @@ void schedule_tail(struct thread *prev);
  * 1 << THREAD_*). Any context. Returns true if it was woken. */
 bool wake_up_thread(struct thread *t, unsigned states);
 #define WAKE_SLEEPERS ((1u << THREAD_INTERRUPTIBLE) | (1u << THREAD_UNINTERRUPTIBLE))
-/* Put a newly created thread on a run queue. */
+/* Put a newly created thread on a run queue: a bound one on its CPU, others
+ * on the creator's CPU while no thread waits there, else on the
+ * least-loaded CPU their mask allows (kernel/balance.c). */
 void sched_add_new(struct thread *t);
 /* Interrupt exit: preempt the interrupted kernel code if it asked for it. */
 void preempt_schedule_irq(void);
@@ -33,17 +35,32 @@ void sched_set_weight(struct thread *t, int prio, uint32_t weight);
  * run-queue lock). idle_ns includes an idle stint still in progress. */
 struct sched_stats {
 	uint64_t switches, preemptions, idle_ns;
+	uint64_t migrations;                  /* threads moved onto this CPU from another */
 	unsigned nr_running;                  /* waiting in the queue, not counting the runner */
 	int curr_tid;                         /* the thread running there now */
 	char curr_name[THREAD_NAME_LEN];
 };
 void sched_get_stats(unsigned cpu, struct sched_stats *out);
-/* t->affinity = cpu under t's run-queue lock; takes effect at its next
- * wakeup (thread_set_affinity). */
-void sched_set_affinity(struct thread *t, int cpu);
-/* Move the calling thread to `cpu` and bind it there; returns running on
- * it. Interrupts on, no spinlock held (thread_set_affinity checks). */
-void sched_migrate_self(unsigned cpu);
+
+/* Let t run only on the CPUs in `mask` (bit n = CPU n; CPUs that are not
+ * online are kept in the mask but ignored). -EINVAL if no online CPU is in
+ * it, or t is an idle thread; 0 otherwise, and then:
+ *   - t is the caller: if its CPU is not in the mask it moves now, and
+ *     returns running on an allowed CPU. Moving needs interrupts on and no
+ *     spinlock held (a panic otherwise); staying works in any context.
+ *   - t sleeps: it is woken onto an allowed CPU.
+ *   - t waits in a run queue of a CPU the mask leaves out: it is moved to
+ *     the least-loaded allowed CPU before this returns.
+ *   - t runs on such a CPU: that CPU is sent a reschedule IPI, and t moves
+ *     at its next preemption or switch (soon, but after this returns).
+ * Never sleeps or waits when t is not the caller: callable with spinlocks
+ * held that come before the run-queue locks (a process lock, a wait-queue
+ * lock), with interrupts on or off. The caller keeps t from being freed. */
+int sched_set_affinity_mask(struct thread *t, uint64_t mask);
+
+/* The reschedule IPI's handler (kernel/smp.c), interrupts off: apply
+ * affinity changes another CPU asked this one to look at. */
+void sched_resched_ipi(void);
 
 /* Boot, on each CPU with interrupts off: `boot` is the running context,
  * which becomes a thread; `idle` is this CPU's idle thread. On an AP they

@@ -136,6 +136,9 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, unsigned long flags)
 
 /* Take l only if it is free right now. */
 bool spin_trylock(spinlock_t *l);
+/* The same without touching the preempt count (the caller keeps
+ * preemption off, like spin_acquire). */
+bool spin_tryacquire(spinlock_t *l);
 /* Held by this CPU (debug assertions and tests). */
 static inline bool spin_is_held(const spinlock_t *l)
 {

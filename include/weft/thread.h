@@ -60,9 +60,12 @@ struct thread {
 	/* Scheduler state, guarded by the run-queue lock of `cpu`: */
 	volatile int state;          /* enum thread_state */
 	int cpu;                     /* CPU whose run queue owns this thread; changes
-				      * only under that queue's lock (a wakeup moving it
-				      * to its affinity CPU, or pick_next on the CPU) */
-	int affinity;                /* CPU it is bound to, or -1: stays where it is */
+				      * only under that queue's lock *and* the lock of
+				      * the queue it moves to (kernel/sched.c: a wakeup
+				      * placing it, balancing, an affinity change) */
+	uint64_t affinity;           /* cpumask_t: the CPUs it may run on (bit n = CPU n;
+				      * may name CPUs that are not online). Written
+				      * under the run-queue lock of `cpu` */
 	volatile bool on_cpu;        /* its stack is in use by a CPU (until schedule_tail) */
 	/* No saved preempt count: the count is per-CPU (struct percpu) and is
 	 * zero at every switch (schedule() refuses to run otherwise, and the
@@ -75,6 +78,8 @@ struct thread {
 	uint64_t cpu_time_ns;        /* total CPU time used */
 	uint64_t nr_switches;
 	struct thread *heap_left, *heap_right; /* run-queue leftist heap links */
+	struct thread *heap_parent;  /* NULL at the root (and outside the heap): lets
+				      * balancing take out a thread that is not first */
 	uint32_t heap_rank;
 	uint64_t heap_seq;           /* FIFO tie-break among equal vruntimes */
 
@@ -114,11 +119,11 @@ struct thread *thread_create_detached(thread_fn fn, void *arg, const char *name)
  * queued there, runs only there, and a wakeup always puts it back there.
  * NULL if out of memory or `cpu` is not online. */
 struct thread *thread_create_on(unsigned cpu, thread_fn fn, void *arg, const char *name);
-/* Bind t to `cpu`, or unbind it (-1: it stays on the CPU it last ran on).
- * For the calling thread this moves it now: it returns running on `cpu`
- * (call with interrupts on and no spinlock held). Another thread moves at
- * its next wakeup: a sleeping one when it is woken, a runnable one after
- * it next sleeps. -EINVAL for a CPU that is not online or an idle thread. */
+/* Bind t to `cpu`, or let it run anywhere (-1): sched_set_affinity_mask()
+ * (<weft/sched.h>) with one CPU or all of them, with the same rules. -EINVAL
+ * for a CPU that is not online or an idle thread. A thread created by
+ * thread_create() or thread_create_detached() starts with its creator's
+ * mask, as on Linux. */
 int thread_set_affinity(struct thread *t, int cpu);
 /* End the calling thread. */
 __attribute__((noreturn)) void thread_exit(void *value);

@@ -65,7 +65,8 @@ static inline uint64_t kernel_lateness(uint64_t t0, uint64_t t1, uint64_t reques
 }
 
 /* Scheduler counters of CPU 0, where these tests and their threads run
- * (threads stay on the CPU that created them unless bound elsewhere). */
+ * (ktest_run() pins the test thread to its CPU, CPU 0 at boot, and new
+ * threads inherit their creator's mask). */
 static inline struct sched_stats stats(void)
 {
 	struct sched_stats s;

@@ -17,6 +17,9 @@
 #include <weft/string.h>
 #include <weft/uaccess.h>
 #include <weft/exec.h>
+#include <weft/sched.h>
+#include <weft/smp.h>
+#include <weft/thread.h>
 #include <arch/trap.h>
 #include <arch/cpu.h>
 #include "ktest_helpers.h"
@@ -25,6 +28,15 @@
 
 /* Check the TAP a program printed: a plan, no "not ok", as many points as
  * planned. Failing lines are repeated as diagnostics. */
+/* Does TAP line l (n bytes) carry a "# SKIP" directive? */
+static bool has_skip(const char *l, size_t n)
+{
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (!strncmp(l + i, "# SKIP", 6))
+			return true;
+	return false;
+}
+
 static void check_tap(struct ktest_ctx *t, const char *name, const char *buf, size_t len)
 {
 	unsigned oks = 0, fails = 0;
@@ -46,6 +58,8 @@ static void check_tap(struct ktest_ctx *t, const char *name, const char *buf, si
 			skip_all = plan == 0 && n > k;   /* "1..0 # SKIP why" */
 		} else if (n >= 3 && !strncmp(l, "ok ", 3)) {
 			oks++;
+			if (has_skip(l, n))   /* say so: a skip proves nothing */
+				ktest_diag(t, "%s: %.*s", name, (int)n, l);
 		} else if (n >= 7 && !strncmp(l, "not ok ", 7)) {
 			fails++;
 			ktest_diag(t, "%s: %.*s", name, (int)n, l);
@@ -93,7 +107,14 @@ static void run_program(struct ktest_ctx *t, const char *name, const char *const
 	KT_ASSERT(t, cap.buf, "no memory for the capture buffer");
 	int err = 0;
 	uint64_t t0 = now_ns();
+	/* ktest_run() pinned this thread, and a new thread inherits its
+	 * creator's mask: let the program's threads go to any CPU, as on a
+	 * machine that boots it. */
+	struct thread *self = current();
+	uint64_t pinned = self->affinity;
+	sched_set_affinity_mask(self, CPUMASK_ALL);
 	struct process *p = process_spawn(path, argv, envp, &cap, &err);
+	sched_set_affinity_mask(self, pinned);
 	KT_EXPECT(t, p && !err, "process_spawn(%s) failed: %d", path, err);
 	int st = p ? process_wait(p) : 0;
 	uint64_t ms = (now_ns() - t0) / NSEC_PER_MSEC;
