@@ -127,9 +127,10 @@ check: test
 
 # weft against Linux (Debian's kernel, fetched once into build/linux) on the
 # same QEMU; see tools/bench. ACCEL=kvm: wall-clock figures (needs vmx/svm).
+# SMP=S: the CPU count of the multiprocessor table (default 2, as for make run).
 ACCEL ?= tcg
-bench: deps kernel $(BUILD)/user/t_bench $(BUILD)/user/linux-init
-	@tools/bench --accel $(ACCEL) --build $(BUILD)
+bench: deps kernel $(BUILD)/user/t_bench $(BUILD)/user/t_bench_smp $(BUILD)/user/linux-init
+	@tools/bench --accel $(ACCEL) --build $(BUILD) --smp $(SMP)
 
 clean:
 	rm -rf $(BUILD)

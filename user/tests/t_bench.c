@@ -44,31 +44,10 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
-
-static int64_t now_ns(clockid_t c)
-{
-	struct timespec t;
-	clock_gettime(c, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-/* "bench NAME: X.Y UNIT (N ops)", X = num / den rounded to one decimal. */
-static void report_unit(const char *name, int64_t num, int64_t den, const char *unit, long ops)
-{
-	int64_t tenths = den > 0 ? (num * 10 + (num < 0 ? -den : den) / 2) / den : 0;
-	printf("bench %s: %s%lld.%lld %s (%ld ops)\n", name, tenths < 0 ? "-" : "",
-	       (long long)(tenths < 0 ? -tenths : tenths) / 10,
-	       (long long)(tenths < 0 ? -tenths : tenths) % 10, unit, ops);
-	fflush(stdout);
-}
-
-static void report(const char *name, int64_t ns, long ops)
-{
-	report_unit(name, ns, ops, "ns/op", ops);
-}
 
 /* Pin the calling thread to the first CPU it may use. (With one CPU, as
  * `make bench` runs, it is a formality; main says if it ever failed.) */
