@@ -14,6 +14,7 @@ static const struct boot_options defaults = {
 	.panic_exit = false,
 	.test_repeat = 1,
 	.watchdog_s = WATCHDOG_DEFAULT_S,
+	.spin_timeout_s = SPIN_TIMEOUT_DEFAULT_S,
 	.smp = 0,
 };
 struct boot_options boot_options = defaults;
@@ -63,6 +64,11 @@ static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 			reject(o, t, "expected seconds 0..86400 (0 = off)", "300");
 		else
 			o->watchdog_s = (unsigned)n;
+	} else if (cmdline_key_is(t, "spin_timeout")) {
+		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n < 1 || n > 3600)
+			reject(o, t, "expected seconds 1..3600", "20");
+		else
+			o->spin_timeout_s = (unsigned)n;
 	} else if (cmdline_key_is(t, "init")) {
 		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof o->init)
 			reject(o, t, "expected init=PATH", "none");

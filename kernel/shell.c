@@ -13,6 +13,7 @@
 #include <weft/time.h>
 #include <weft/panic.h>
 #include <weft/bootopt.h>
+#include <weft/spinlock.h>
 #include <weft/ktest.h>
 #include <arch/cpu.h>
 #include <arch/percpu.h>
@@ -84,6 +85,21 @@ static void cmd_panic(const char *args)
 		return;
 	}
 	panic("requested from the console%s%s", *args ? ": " : "", args);
+}
+
+/* deadlock: take a spinlock this CPU already holds - what a careless
+ * nested lock does. The wait is detected after spin_timeout=S seconds and
+ * ends in a panic naming the lock, with every CPU's backtrace. */
+static void cmd_deadlock(const char *args)
+{
+	(void)args;
+	static spinlock_t demo = SPINLOCK_INIT("shell-demo");
+	kprintf("taking spinlock 'shell-demo' twice; expect a panic in %u s\n",
+		boot_options.spin_timeout_s);
+	spin_lock(&demo);
+	spin_lock(&demo);
+	spin_unlock(&demo);   /* never reached */
+	spin_unlock(&demo);
 }
 
 static void cmd_reboot(const char *args)
@@ -200,6 +216,7 @@ static const struct command {
 	{ "cpu", cmd_cpu, "CPU identification and features" },
 	{ "dmesg", cmd_dmesg, "print the kernel log buffer" },
 	{ "tests", cmd_tests, "list in-kernel tests; 'tests SUITE' runs one" },
+	{ "deadlock", cmd_deadlock, "take a held spinlock again: shows the deadlock panic (spin_timeout=S)" },
 	{ "ps", cmd_ps, "threads: id, name, state, CPU, run time, what they wait on" },
 	{ "bt", cmd_bt, "bt TID: stack trace of any thread" },
 	{ "cpus", cmd_cpus, "per CPU: APIC id, state, run queue, current thread, idle, interrupts, migrations" },

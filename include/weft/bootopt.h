@@ -11,6 +11,7 @@
 #define BOOT_MAX_INIT_ARGS 32
 #define WATCHDOG_DEFAULT_S 300   /* generous: the slowest test takes seconds */
 #define WATCHDOG_MAX_S 86400
+#define SPIN_TIMEOUT_DEFAULT_S 20 /* a spinlock wait this long is a deadlock */
 
 struct boot_options {
 	int loglevel;             /* loglevel=0..7 (default 6) */
@@ -20,6 +21,8 @@ struct boot_options {
 	unsigned watchdog_s;      /* watchdog=S: a test still running after S seconds is
 				   * reported as hung (every thread's state and stack,
 				   * then panic); 0 = off. Default WATCHDOG_DEFAULT_S. */
+	unsigned spin_timeout_s;  /* spin_timeout=S: panic when a spinlock wait lasts S
+				   * seconds (1..3600; default SPIN_TIMEOUT_DEFAULT_S) */
 	char init[128];           /* init=PATH: the first program (from the initramfs) */
 	/* "-- ARGS...": init's arguments, NUL-separated in init_args. */
 	char init_args[512];
