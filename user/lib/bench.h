@@ -8,8 +8,12 @@
 #ifndef USER_BENCH_H
 #define USER_BENCH_H
 
+#include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline int64_t now_ns(clockid_t c)
@@ -33,6 +37,45 @@ static inline void report_unit(const char *name, int64_t num, int64_t den, const
 static inline void report(const char *name, int64_t ns, long ops)
 {
 	report_unit(name, ns, ops, "ns/op", ops);
+}
+
+/* One benchmark: its name, the function, and its default operation count. */
+struct bench {
+	const char *name;
+	void (*fn)(long);
+	long n;
+};
+
+/* main() of a benchmark program: PROG NAME|all [N]. Says how many CPUs
+ * the program may use, runs the named benchmark (or every one) with N
+ * operations (default: its own), and returns the exit status: 2 for bad
+ * usage or an unknown name. */
+static inline int bench_main(int argc, char **argv, const struct bench *b, size_t nb)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s NAME|all [N]; NAME:", argv[0]);
+		for (size_t i = 0; i < nb; i++)
+			fprintf(stderr, " %s", b[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		printf("# %s: %d CPU(s) to run on\n", prog, CPU_COUNT(&set));
+	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 0;
+	int all = !strcmp(argv[1], "all"), ran = 0;
+	for (size_t i = 0; i < nb; i++)
+		if (all || !strcmp(argv[1], b[i].name)) {
+			b[i].fn(n > 0 ? n : b[i].n);
+			ran++;
+		}
+	if (!ran) {
+		fprintf(stderr, "%s: no benchmark called '%s'\n", argv[0], argv[1]);
+		return 2;
+	}
+	return 0;
 }
 
 #endif

@@ -327,40 +327,16 @@ static void b_sleep_noslack(long n)
 	b_sleep_named("sleep-noslack", n);
 }
 
-static const struct bench {
-	const char *name;
-	void (*fn)(long);
-	long n;
-} benches[] = {
+static const struct bench benches[] = {
 	{ "null", b_null, 20000 },  { "yield", b_yield, 2000 }, { "futex", b_futex, 2000 },
 	{ "thread", b_thread, 200 }, { "mutex", b_mutex, 10000 }, { "fault", b_fault, 1000 },
 	{ "fair", b_fair, 5000 }, { "sleep", b_sleep, 50 }, { "sleep-noslack", b_sleep_noslack, 50 },
 };
-#define NBENCH (sizeof benches / sizeof benches[0])
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s null|yield|futex|thread|mutex|fault|fair|sleep|sleep-noslack|all [N]\n",
-			argv[0]);
-		return 2;
-	}
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof set, &set) == 0)
-		printf("# t_bench: %d CPU(s) to run on\n", CPU_COUNT(&set));
-	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 0;
-	int all = !strcmp(argv[1], "all"), ran = 0;
-	for (size_t i = 0; i < NBENCH; i++)
-		if (all || !strcmp(argv[1], benches[i].name)) {
-			benches[i].fn(n > 0 ? n : benches[i].n);
-			ran++;
-		}
-	if (!ran) {
-		fprintf(stderr, "%s: no benchmark called '%s'\n", argv[0], argv[1]);
-		return 2;
-	}
+	int st = bench_main(argc, argv, benches, sizeof benches / sizeof benches[0]);
 	if (pin_failures)
 		printf("# t_bench: pinning a thread to one CPU failed %d times\n", pin_failures);
-	return 0;
+	return st;
 }

@@ -287,21 +287,12 @@ static void b_xmutex(long n)
 	       mtx_count, ncpus * n, mtx_handovers);
 }
 
-static const struct bench {
-	const char *name;
-	void (*fn)(long);
-	long n;
-} benches[] = {
+static const struct bench benches[] = {
 	{ "scale", b_scale, 40 }, { "xfutex", b_xfutex, 5000 }, { "xmutex", b_xmutex, 20000 },
 };
-#define NBENCH (sizeof benches / sizeof benches[0])
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s scale|xfutex|xmutex|all [N]\n", argv[0]);
-		return 2;
-	}
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	if (sched_getaffinity(0, sizeof set, &set) != 0) {
@@ -311,17 +302,5 @@ int main(int argc, char **argv)
 	for (int c = 0; c < CPU_SETSIZE && ncpus < MAX_THREADS; c++)
 		if (CPU_ISSET(c, &set))
 			cpu_ids[ncpus++] = c;
-	printf("# t_bench_smp: %d CPU(s) to run on\n", ncpus);
-	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 0;
-	int all = !strcmp(argv[1], "all"), ran = 0;
-	for (size_t i = 0; i < NBENCH; i++)
-		if (all || !strcmp(argv[1], benches[i].name)) {
-			benches[i].fn(n > 0 ? n : benches[i].n);
-			ran++;
-		}
-	if (!ran) {
-		fprintf(stderr, "%s: no benchmark called '%s'\n", argv[0], argv[1]);
-		return 2;
-	}
-	return 0;
+	return bench_main(argc, argv, benches, sizeof benches / sizeof benches[0]);
 }
