@@ -242,6 +242,7 @@ void process_thread_exit(int code)
 	 * cleared below, tgkill() must no longer find us (ESRCH). */
 	spin_lock(&p->lock);
 	list_del(&t->proc_link);
+	signal_thread_leaving(p, t);   /* a shared signal meant for us goes to another */
 	spin_unlock(&p->lock);
 
 	/* set_tid_address()/CLONE_CHILD_CLEARTID: zero the word and wake a

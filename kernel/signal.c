@@ -111,6 +111,14 @@ static void queue_thread(struct process *p, struct thread *t, const struct k_sig
 	wake_for_signal(t);
 }
 
+/* The signals in `sigs` that t would take now: those it does not block,
+ * and those it waits for in sigtimedwait (blocked, as sigwait requires).
+ * p->lock held. */
+static uint64_t takes(const struct thread *t, uint64_t sigs)
+{
+	return t->sig ? sigs & (~t->sig->mask | t->sig->waiting_for) : 0;
+}
+
 static bool ignored(struct process *p, int sig)
 {
 	uint64_t h = p->actions[sig - 1].handler;
@@ -155,13 +163,15 @@ int signal_send_process(struct process *p, int sig, int code)
 		p->shared_rt_extra[sig - 1]++;
 	}
 	/* Choose one thread to take it, as Linux does: the main thread if it
-	 * does not block it, else the first that does not. Only that one is
-	 * told (others notice shared signals when they recompute). If all
-	 * block it, it waits for one to unblock. */
+	 * takes it (does not block it, or waits for it in sigtimedwait), else
+	 * the first that does. Only that one is told (others notice shared
+	 * signals when they recompute). If none takes it, it waits for one to
+	 * unblock it or wait for it; a chosen thread that blocks it or leaves
+	 * before taking it passes it on (retarget_shared()). */
 	struct list_head *pos;
 	list_for_each(pos, &p->threads) {
 		struct thread *t = container_of(pos, struct thread, proc_link);
-		if (t->sig && !(t->sig->mask & SIGBIT(sig))) {
+		if (takes(t, SIGBIT(sig))) {
 			t->sigpending = true;
 			wake_for_signal(t);
 			break;
@@ -309,6 +319,33 @@ long sys_rt_sigaction(long sig, uint64_t act, uint64_t oact, uint64_t size)
 	return 0;
 }
 
+/* Shared signals `sigs` that `from` will not take after all - it blocked
+ * them after signal_send_process() chose it, or it is leaving the process
+ * - go to another thread that does not block them, which is told as the
+ * sender would have told it. Otherwise they would wait, pending, until
+ * some thread happened to recompute its sigpending. p->lock held. */
+static void retarget_shared(struct process *p, struct thread *from, uint64_t sigs)
+{
+	sigs &= p->shared_pending;
+	struct list_head *pos;
+	list_for_each(pos, &p->threads) {
+		if (!sigs)
+			return;
+		struct thread *t = container_of(pos, struct thread, proc_link);
+		uint64_t mine = takes(t, sigs);
+		if (t == from || !mine)
+			continue;
+		recalc(p, t);
+		wake_for_signal(t);
+		sigs &= ~mine;   /* what t takes is taken care of */
+	}
+}
+
+void signal_thread_leaving(struct process *p, struct thread *t)
+{
+	retarget_shared(p, t, ~0ULL);
+}
+
 /* Set the current thread's mask (SIGKILL/SIGSTOP stay unblocked). */
 void signal_set_mask(uint64_t mask)
 {
@@ -317,6 +354,7 @@ void signal_set_mask(uint64_t mask)
 	unsigned long f = spin_lock_irqsave(&p->lock);
 	t->sig->mask = mask & ~UNBLOCKABLE;
 	recalc(p, t);
+	retarget_shared(p, t, t->sig->mask);
 	spin_unlock_irqrestore(&p->lock, f);
 }
 
@@ -403,6 +441,7 @@ long sys_rt_sigtimedwait(uint64_t uset, uint64_t uinfo, uint64_t uts, uint64_t s
 		f = spin_lock_irqsave(&p->lock);
 		t->sig->waiting_for = 0;
 		recalc(p, t);
+		retarget_shared(p, t, t->sig->mask);   /* blocked again: not ours to take */
 		spin_unlock_irqrestore(&p->lock, f);
 		if (other)
 			return -EINTR;   /* a signal outside `set` to handle, or the end */

@@ -100,6 +100,9 @@ struct k_siginfo {
 /* Thread lifetime (kernel/process.c). */
 int signal_thread_init(struct thread *t, uint64_t mask);
 void signal_thread_exit(struct thread *t);
+/* t has left p's thread list (p->lock held): shared signals pending for the
+ * process that t was chosen to take go to another thread that can. */
+void signal_thread_leaving(struct process *p, struct thread *t);
 void signal_process_free(struct process *p);
 uint64_t signal_current_mask(void);
 

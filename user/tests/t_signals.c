@@ -142,6 +142,7 @@ struct sender {
 	volatile int stop, sent;
 	volatile int *wait_for;     /* start only once this is nonzero */
 	void (*then)(void);         /* run after the last signal, if any */
+	int to_process;             /* kill(getpid()) instead of pthread_kill(target) */
 };
 
 static void *sender_fn(void *arg)
@@ -153,7 +154,10 @@ static void *sender_fn(void *arg)
 		sleep_ms(s->every_ms);
 		if (s->stop)
 			break;
-		pthread_kill(s->target, s->sig);
+		if (s->to_process)
+			kill(getpid(), s->sig);
+		else
+			pthread_kill(s->target, s->sig);
 		s->sent++;
 	}
 	if (s->then)
@@ -224,7 +228,7 @@ static long ms_since(const struct timespec *t0)
 
 int main(void)
 {
-	plan(44);
+	plan(45);
 	pid_t pid = getpid();
 	sigset_t set, old, pend, cur;
 
@@ -460,6 +464,18 @@ int main(void)
 	ok(r == SIGUSR1 && si.si_code == SI_TKILL, "sigtimedwait wakes for a signal another thread sends");
 	sigpending(&pend);
 	ok(!sigismember(&pend, SIGUSR1), "and that signal is no longer pending");
+	/* The classic pattern: every thread blocks the signal (the sender
+	 * inherits our mask) and one waits for it in sigwait; a signal for
+	 * the whole process must reach that waiter. */
+	struct sender s7 = { .sig = SIGUSR1, .every_ms = 20, .max = 1, .to_process = 1 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = start_sender(&s7);
+	r = sigtimedwait(&set, &si, &long_tmo);
+	ms = ms_since(&t0);
+	pthread_join(st, NULL);
+	ok(r == SIGUSR1 && si.si_code == SI_USER && ms < 2500,
+	   "sigtimedwait wakes for a process-directed signal every thread blocks "
+	   "(got %d after %ld ms of a 5 s timeout)", r, ms);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	/* 9. Thread-directed and process-directed signals. */
