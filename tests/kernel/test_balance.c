@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "ktest_helpers.h"
+#include "pingpong.h"
 
 /* tests/kernel/regs_test.S */
 uint64_t regs_test_run(uint64_t seed, uint64_t iterations, void (*fn)(void *), void *arg,
@@ -597,58 +598,21 @@ KTEST(balance, move_sleeping_thread)
 
 /* ============================================================================
  * balance.ping_pong_unpinned: two unpinned threads hand a token back and
- * forth 5,000 times, wherever placement and balancing put them (while two
- * unpinned CPU-bound threads compete for the CPUs): every step in order.
+ * forth 5,000 times through wait queues (pingpong.h), wherever placement
+ * and balancing put them (while two unpinned CPU-bound threads compete for
+ * the CPUs): every step in exact order.
  * ========================================================================== */
 
 #define UPP_ROUNDS 5000
 
-static struct wait_queue upp_wq[2];
-static volatile uint32_t upp_turn;
-static volatile bool upp_abort;
-static volatile uint64_t upp_seen[2];
+static struct pingpong upp;
 static uint8_t upp_log[2 * UPP_ROUNDS];
-static struct completion upp_done;
-
-struct upp_wait {
-	uint32_t want;
-};
-
-static bool upp_my_turn(void *arg)
-{
-	return upp_abort ||
-	       __atomic_load_n(&upp_turn, __ATOMIC_ACQUIRE) == ((struct upp_wait *)arg)->want;
-}
-
-static void *upp_fn(void *arg)
-{
-	unsigned side = (unsigned)(uintptr_t)arg;
-	for (uint32_t i = 0; i < UPP_ROUNDS && !upp_abort; i++) {
-		struct upp_wait w = { 2 * i + side };
-		wait_event(&upp_wq[side], upp_my_turn, &w, THREAD_UNINTERRUPTIBLE, 0);
-		if (upp_abort)
-			break;
-		upp_seen[side] |= 1ULL << cpu_id();
-		upp_log[upp_turn] = (uint8_t)side;
-		__atomic_store_n(&upp_turn, upp_turn + 1, __ATOMIC_RELEASE);
-		wake_up_one(&upp_wq[side ^ 1]);
-	}
-	complete(&upp_done);
-	return NULL;
-}
 
 KTEST(balance, ping_pong_unpinned)
 {
 	if (!need_cpus(t, 2))
 		return;
 	struct unpinned u = unpin_self();
-	wait_queue_init(&upp_wq[0], "uping");
-	wait_queue_init(&upp_wq[1], "upong");
-	completion_init(&upp_done);
-	upp_turn = 0;
-	upp_abort = false;
-	upp_seen[0] = upp_seen[1] = 0;
-	memset(upp_log, 0xff, sizeof upp_log);
 	static volatile uint64_t busy_until;
 	busy_until = now_ns() + MS(200);
 	pin_stop = false;
@@ -657,29 +621,15 @@ KTEST(balance, ping_pong_unpinned)
 		busy[i] = thread_create(busy_fn, (void *)&busy_until, "busy");
 		KT_ASSERT(t, busy[i] != NULL, "no thread");
 	}
-	uint64_t t0 = now_ns();
-	struct thread *a = thread_create(upp_fn, (void *)0, "uping");
-	struct thread *b = thread_create(upp_fn, (void *)1, "upong");
-	KT_ASSERT(t, a && b, "no threads");
-	bool ok = wait_done(&upp_done, 2, MS(240000)) == 2;
-	if (!ok) {
-		upp_abort = true;
-		wake_up_all(&upp_wq[0]);
-		wake_up_all(&upp_wq[1]);
-	}
-	thread_join(a);
-	thread_join(b);
+	bool started = pingpong_start(&upp, UPP_ROUNDS, upp_log, PINGPONG_UNBOUND,
+				      PINGPONG_UNBOUND);
+	bool ok = started && pingpong_wait(&upp, MS(240000));
 	for (int i = 0; i < 2; i++)
 		thread_join(busy[i]);
 	restore_self(u);
-	KT_EXPECT(t, ok, "ping-pong stuck at turn %u of %u", upp_turn, 2 * UPP_ROUNDS);
-	KT_EXPECT_EQ(t, upp_turn, 2 * UPP_ROUNDS);
-	unsigned bad = 0, first_bad = 0;
-	for (unsigned k = 0; k < 2 * UPP_ROUNDS; k++)
-		if (upp_log[k] != (k & 1) && bad++ == 0)
-			first_bad = k;
-	KT_EXPECT(t, bad == 0, "%u steps out of order, the first at %u", bad, first_bad);
+	KT_ASSERT(t, started, "no threads");
+	pingpong_check(t, &upp, ok);
 	ktest_diag(t, "%u hand-offs in %lu ms; ping ran on CPUs %#lx, pong on %#lx",
-		   2 * UPP_ROUNDS, (unsigned long)((now_ns() - t0) / NSEC_PER_MSEC),
-		   (unsigned long)upp_seen[0], (unsigned long)upp_seen[1]);
+		   2 * UPP_ROUNDS, (unsigned long)upp.ms, (unsigned long)upp.seen[0],
+		   (unsigned long)upp.seen[1]);
 }

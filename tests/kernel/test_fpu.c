@@ -346,15 +346,14 @@ KTEST(fpu, save_restore_round_trip)
 	fpu_area_free(area);
 }
 
-KTEST(fpu, initial_state)
+/* Dirty every register with pattern `seed`, restore `area` over it: the
+ * registers must hold the initial state (all zero, FCW 0x037f, MXCSR
+ * 0x1f80). */
+static void expect_initial(struct ktest_ctx *t, const void *area, unsigned seed, const char *what)
 {
-	void *area = fpu_area_alloc();
-	KT_ASSERT(t, area, "no memory");
-	fpu_area_init(area);
-	make_pattern(&ra, 3);
-
+	make_pattern(&ra, seed);
 	preempt_disable();
-	regs_load(&ra);            /* dirty everything, then load the initial state */
+	regs_load(&ra);
 	fpu_restore(area);
 	regs_store(&out, false);
 	regs_reset();
@@ -363,7 +362,15 @@ KTEST(fpu, initial_state)
 	memset(&ref, 0, sizeof ref);
 	ref.fcw = 0x037f;
 	ref.mxcsr = 0x1f80;
-	regs_same(t, "initial state", &out, &ref, false);
+	regs_same(t, what, &out, &ref, false);
+}
+
+KTEST(fpu, initial_state)
+{
+	void *area = fpu_area_alloc();
+	KT_ASSERT(t, area, "no memory");
+	fpu_area_init(area);
+	expect_initial(t, area, 3, "initial state");
 	KT_EXPECT_EQ(t, fpu_read_mxcsr_from_area(area), 0x1f80);
 	KT_EXPECT_EQ(t, fpu_read_fcw_from_area(area), 0x037f);
 	fpu_area_free(area);
@@ -390,6 +397,33 @@ static void restore_and_read(const void *area)
 	preempt_enable();
 }
 
+/* Load pattern `seed` into the registers, read them back into `ref` and
+ * save them into `area` (fresh from fpu_area_init()). */
+static void save_pattern(void *area, unsigned seed)
+{
+	fpu_area_init(area);
+	make_pattern(&ra, seed);
+	preempt_disable();
+	regs_load(&ra);
+	regs_store(&ref, true);
+	regs_load(&ra);
+	fpu_save(area);
+	regs_reset();
+	preempt_enable();
+}
+
+/* The signal frame `frame` is accepted into a fresh area `b`, and
+ * restoring `b` gives the registers of `ref`. */
+static void expect_frame_loads(struct ktest_ctx *t, void *b, const uint8_t *frame, size_t fsize,
+			       const char *what)
+{
+	fpu_area_init(b);
+	int r = fpu_from_sigframe(b, frame, fsize);
+	KT_EXPECT(t, r == 0, "%s: fpu_from_sigframe() returned %d", what, r);
+	restore_and_read(b);
+	regs_same(t, what, &out, &ref, true);
+}
+
 KTEST(fpu, sigframe_round_trip)
 {
 	size_t fsize = fpu_sigframe_size(), asize = fpu_area_size();
@@ -400,16 +434,7 @@ KTEST(fpu, sigframe_round_trip)
 		KT_EXPECT(t, false, "no memory");
 		goto out;
 	}
-	fpu_area_init(a);
-	fpu_area_init(b);
-	make_pattern(&ra, 5);
-	preempt_disable();
-	regs_load(&ra);
-	regs_store(&ref, true);
-	regs_load(&ra);
-	fpu_save(a);
-	regs_reset();
-	preempt_enable();
+	save_pattern(a, 5);
 
 	memset(frame, 0xee, fsize);
 	KT_EXPECT_EQ(t, fpu_to_sigframe(a, frame), 0);
@@ -440,9 +465,7 @@ KTEST(fpu, sigframe_round_trip)
 		}
 	}
 
-	KT_EXPECT_EQ(t, fpu_from_sigframe(b, frame, fsize), 0);
-	restore_and_read(b);
-	regs_same(t, "through a frame", &out, &ref, true);
+	expect_frame_loads(t, b, frame, fsize, "through a frame");
 
 	/* Frames that would make XRSTOR fault are refused, the area untouched. */
 	memcpy(snap, b, asize);
@@ -493,15 +516,7 @@ KTEST(fpu, sigframe_legacy_only)
 		KT_EXPECT(t, false, "no memory");
 		goto out;
 	}
-	fpu_area_init(a);
-	make_pattern(&ra, 7);
-	preempt_disable();
-	regs_load(&ra);
-	regs_store(&ref, true);
-	regs_load(&ra);
-	fpu_save(a);
-	regs_reset();
-	preempt_enable();
+	save_pattern(a, 7);
 	fpu_to_sigframe(a, frame);
 	legacy_only(&ref);
 
@@ -509,37 +524,25 @@ KTEST(fpu, sigframe_legacy_only)
 	 * own frame); x87, XMM and MXCSR come back, the rest is initial. */
 	memcpy(copy, frame, fsize);
 	wr32(copy + 464, 0);
-	fpu_area_init(b);
-	KT_EXPECT_EQ(t, fpu_from_sigframe(b, copy, fsize), 0);
-	restore_and_read(b);
-	regs_same(t, "no magic1", &out, &ref, true);
+	expect_frame_loads(t, b, copy, fsize, "no magic1");
 
 	/* magic1 without magic2: the same. Unknown XSTATE_BV bits do not
 	 * matter then, the header is not used. */
 	memcpy(copy, frame, fsize);
 	wr32(copy + asize, 0);
 	wr64(copy + 512, ~0ULL);
-	fpu_area_init(b);
-	KT_EXPECT_EQ(t, fpu_from_sigframe(b, copy, fsize), 0);
-	restore_and_read(b);
-	regs_same(t, "no magic2", &out, &ref, true);
+	expect_frame_loads(t, b, copy, fsize, "no magic2");
 
 	/* xstate_size larger than this machine's: not an XSAVE frame. */
 	memcpy(copy, frame, fsize);
 	wr32(copy + 480, (uint32_t)asize + 64);
-	fpu_area_init(b);
-	KT_EXPECT_EQ(t, fpu_from_sigframe(b, copy, fsize), 0);
-	restore_and_read(b);
-	regs_same(t, "xstate_size too big", &out, &ref, true);
+	expect_frame_loads(t, b, copy, fsize, "xstate_size too big");
 
 	/* sw_bytes.xfeatures without AVX: AVX and above come back initial. */
 	if (xf & XF_AVX) {
 		memcpy(copy, frame, fsize);
 		wr64(copy + 472, 3);
-		fpu_area_init(b);
-		KT_EXPECT_EQ(t, fpu_from_sigframe(b, copy, fsize), 0);
-		restore_and_read(b);
-		regs_same(t, "xfeatures x87|SSE", &out, &ref, true);
+		expect_frame_loads(t, b, copy, fsize, "xfeatures x87|SSE");
 	}
 out:
 	kfree(frame);
@@ -582,17 +585,7 @@ KTEST(fpu, sigframe_initial_components)
 
 	/* And it loads as the initial state. */
 	KT_EXPECT_EQ(t, fpu_from_sigframe(a, frame, fsize), 0);
-	make_pattern(&ra, 9);
-	preempt_disable();
-	regs_load(&ra);
-	fpu_restore(a);
-	regs_store(&out, false);
-	regs_reset();
-	preempt_enable();
-	memset(&ref, 0, sizeof ref);
-	ref.fcw = 0x037f;
-	ref.mxcsr = 0x1f80;
-	regs_same(t, "initial frame", &out, &ref, false);
+	expect_initial(t, a, 9, "initial frame");
 out:
 	kfree(frame);
 	fpu_area_free(a);

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "ktest_helpers.h"
+#include "pingpong.h"
 
 static unsigned ncpus(void) { return smp_online_cpus(); }
 
@@ -243,83 +244,27 @@ KTEST(smp, call_function_every_cpu)
 }
 
 /* ============================================================================
- * smp.ping_pong_wait_queues: two threads on two CPUs hand a token back and
- * forth 10,000 times through wait queues; every step in exact order.
+ * smp.ping_pong_wait_queues: two threads bound to two CPUs hand a token
+ * back and forth 10,000 times through wait queues (pingpong.h): every step
+ * in exact order, and neither thread ever runs a step on another CPU.
  * ========================================================================== */
 
 #define PP_ROUNDS 10000
 
-static struct wait_queue pp_wq[2];
-static volatile uint32_t pp_turn;               /* 0 .. 2*PP_ROUNDS */
+static struct pingpong pp;
 static uint8_t pp_log[2 * PP_ROUNDS];
-static volatile bool pp_abort;
-static volatile unsigned pp_wrong_cpu[2];
-static unsigned pp_cpu[2];
-static struct completion pp_done;
-
-struct pp_wait {
-	uint32_t want;
-};
-static bool pp_my_turn(void *arg)
-{
-	return pp_abort || __atomic_load_n(&pp_turn, __ATOMIC_ACQUIRE) == ((struct pp_wait *)arg)->want;
-}
-
-static void *pp_fn(void *arg)
-{
-	unsigned side = (unsigned)(uintptr_t)arg;
-	for (uint32_t i = 0; i < PP_ROUNDS && !pp_abort; i++) {
-		struct pp_wait w = { 2 * i + side };
-		wait_event(&pp_wq[side], pp_my_turn, &w, THREAD_UNINTERRUPTIBLE, 0);
-		if (pp_abort)
-			break;
-		if (cpu_id() != pp_cpu[side])
-			pp_wrong_cpu[side]++;
-		pp_log[pp_turn] = (uint8_t)side;
-		__atomic_store_n(&pp_turn, pp_turn + 1, __ATOMIC_RELEASE);
-		wake_up_one(&pp_wq[side ^ 1]);
-	}
-	complete(&pp_done);
-	return NULL;
-}
 
 KTEST(smp, ping_pong_wait_queues)
 {
 	if (!need_cpus(t, 2))
 		return;
 	unsigned n = ncpus();
-	pp_cpu[0] = n - 2;       /* the last two CPUs: both APs when there are 3+ */
-	pp_cpu[1] = n - 1;
-	wait_queue_init(&pp_wq[0], "ping");
-	wait_queue_init(&pp_wq[1], "pong");
-	completion_init(&pp_done);
-	pp_turn = 0;
-	pp_abort = false;
-	pp_wrong_cpu[0] = pp_wrong_cpu[1] = 0;
-	memset(pp_log, 0xff, sizeof pp_log);
-	uint64_t t0 = now_ns();
-	struct thread *a = thread_create_on(pp_cpu[0], pp_fn, (void *)0, "ping");
-	struct thread *b = thread_create_on(pp_cpu[1], pp_fn, (void *)1, "pong");
-	KT_ASSERT(t, a && b, "no threads");
-	bool ok = wait_done(&pp_done, 2, MS(240000)) == 2; /* a loaded host: ms per hand-off */
-	if (!ok) {
-		pp_abort = true;
-		wake_up_all(&pp_wq[0]);
-		wake_up_all(&pp_wq[1]);
-	}
-	thread_join(a);
-	thread_join(b);
-	KT_EXPECT(t, ok, "ping-pong stuck at turn %u of %u", pp_turn, 2 * PP_ROUNDS);
-	KT_EXPECT_EQ(t, pp_turn, 2 * PP_ROUNDS);
-	unsigned bad = 0, first_bad = 0;
-	for (unsigned k = 0; k < 2 * PP_ROUNDS; k++)
-		if (pp_log[k] != (k & 1) && bad++ == 0)
-			first_bad = k;
-	KT_EXPECT(t, bad == 0, "%u steps out of order, the first at %u", bad, first_bad);
-	KT_EXPECT(t, pp_wrong_cpu[0] == 0 && pp_wrong_cpu[1] == 0, "ran on the wrong CPU %u/%u times",
-		  pp_wrong_cpu[0], pp_wrong_cpu[1]);
-	ktest_diag(t, "%u hand-offs between CPUs %u and %u in %lu ms", 2 * PP_ROUNDS, pp_cpu[0],
-		   pp_cpu[1], (unsigned long)((now_ns() - t0) / NSEC_PER_MSEC));
+	/* the last two CPUs: both APs when there are 3+ */
+	KT_ASSERT(t, pingpong_start(&pp, PP_ROUNDS, pp_log, (int)n - 2, (int)n - 1), "no threads");
+	bool ok = pingpong_wait(&pp, MS(240000)); /* a loaded host: ms per hand-off */
+	pingpong_check(t, &pp, ok);
+	ktest_diag(t, "%u hand-offs between CPUs %u and %u in %lu ms", 2 * PP_ROUNDS, n - 2, n - 1,
+		   (unsigned long)pp.ms);
 }
 
 /* ============================================================================

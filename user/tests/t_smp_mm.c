@@ -198,6 +198,20 @@ static void *map_pattern(void)
 	return a;
 }
 
+/* Give the partner its job on `base` (NULL: the mapping failed) and start
+ * it; 1 if it runs. */
+static int start_partner(struct job *j, pthread_t *th, volatile uint64_t *base, unsigned pages,
+			 enum op op, int zero_ok)
+{
+	memset(j, 0, sizeof *j);
+	j->base = base;
+	j->pages = pages;
+	j->op = op;
+	j->expect = PATTERN;
+	j->zero_ok = zero_ok;
+	return base && pthread_create(th, NULL, partner, j) == 0;
+}
+
 static int in_range(uintptr_t a, const volatile void *base, size_t len)
 {
 	return a >= (uintptr_t)base && a < (uintptr_t)base + len;
@@ -210,13 +224,8 @@ static int placed;   /* the partner ran on another CPU than main */
 static void test_munmap(void)
 {
 	static struct job j;
-	memset(&j, 0, sizeof j);
-	j.base = map_pattern();
-	j.pages = NPAGES;
-	j.op = OP_READ;
-	j.expect = PATTERN;
 	pthread_t th;
-	if (!j.base || pthread_create(&th, NULL, partner, &j)) {
+	if (!start_partner(&j, &th, map_pattern(), NPAGES, OP_READ, 0)) {
 		ok(0, "munmap: set up");
 		return;
 	}
@@ -245,14 +254,8 @@ static void test_munmap(void)
 static void test_dontneed(void)
 {
 	static struct job j;
-	memset(&j, 0, sizeof j);
-	j.base = map_pattern();
-	j.pages = NPAGES;
-	j.op = OP_READ;
-	j.expect = PATTERN;
-	j.zero_ok = 1;
 	pthread_t th;
-	if (!j.base || pthread_create(&th, NULL, partner, &j)) {
+	if (!start_partner(&j, &th, map_pattern(), NPAGES, OP_READ, 1)) {
 		ok(0, "madvise: set up");
 		return;
 	}
@@ -270,12 +273,8 @@ static void test_dontneed(void)
 static void test_mprotect(void)
 {
 	static struct job j;
-	memset(&j, 0, sizeof j);
-	j.base = map_pattern();
-	j.pages = 1;
-	j.op = OP_WRITE;
 	pthread_t th;
-	if (!j.base || pthread_create(&th, NULL, partner, &j)) {
+	if (!start_partner(&j, &th, map_pattern(), 1, OP_WRITE, 0)) {
 		ok(0, "mprotect: set up");
 		return;
 	}
@@ -301,20 +300,16 @@ static void test_brk(void)
 	uintptr_t cur = (uintptr_t)syscall(SYS_brk, 0);
 	uintptr_t base = (cur + PAGE - 1) & ~(PAGE - 1);
 	uintptr_t top = (uintptr_t)syscall(SYS_brk, base + NPAGES * PAGE);
-	static struct job j;
-	memset(&j, 0, sizeof j);
-	j.base = (volatile uint64_t *)base;
-	j.pages = NPAGES;
-	j.op = OP_READ;
-	j.expect = PATTERN;
 	if (top != base + NPAGES * PAGE) {
 		ok(0, "brk: grow the heap by %d pages", NPAGES);
 		return;
 	}
+	volatile uint64_t *heap = (volatile uint64_t *)base;
 	for (size_t i = 0; i < NPAGES * PAGE / 8; i++)
-		j.base[i] = PATTERN;
+		heap[i] = PATTERN;
+	static struct job j;
 	pthread_t th;
-	if (pthread_create(&th, NULL, partner, &j)) {
+	if (!start_partner(&j, &th, heap, NPAGES, OP_READ, 0)) {
 		ok(0, "brk: set up");
 		return;
 	}
