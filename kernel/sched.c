@@ -247,8 +247,20 @@ void sched_tick(void)
 	uint64_t now = clock_monotonic_ns();
 	update_curr(rq, curr, now);
 	bool waiting = rq->nr_running != 0;
-	if (waiting && now >= this_cpu()->slice_end)
-		curr->need_resched = true;
+	struct percpu *c = this_cpu();
+	if (now >= c->slice_end) {
+		if (waiting)
+			curr->need_resched = true;
+		else
+			/* The threads that waited were taken away (pulled, pushed,
+			 * moved by an affinity change) and the runner is alone: it
+			 * has no slice (as after a switch with nothing waiting).
+			 * Left in the past, the slice end would re-arm the LAPIC
+			 * for "now" on every return from here - an interrupt storm
+			 * for as long as the runner runs. A thread that joins later
+			 * starts a slice (start_slice(), or check_preempt()'s IPI). */
+			c->slice_end = now + SLICE_NONE;
+	}
 	spin_unlock_no_resched(&rq->lock);
 	if (waiting && now >= rq->next_balance && smp_online_cpus() > 1)
 		sched_balance_tick(now);

@@ -683,3 +683,85 @@ KTEST(balance, ping_pong_unpinned)
 		   2 * UPP_ROUNDS, (unsigned long)((now_ns() - t0) / NSEC_PER_MSEC),
 		   (unsigned long)upp_seen[0], (unsigned long)upp_seen[1]);
 }
+
+/* ============================================================================
+ * Helpers for the tests below: a CPU-bound thread pinned to one CPU, and a
+ * CPU-bound thread at the lowest priority, which on a CPU shared with a
+ * default-priority thread is almost always waiting in the run queue (its
+ * vruntime grows ~68 times faster), so that the test can catch it queued.
+ * ========================================================================== */
+
+static volatile bool q_stop;
+static volatile uint64_t q_low_loops;
+static volatile unsigned q_low_cpu;
+
+static void *q_spin_fn(void *arg)
+{
+	(void)arg;
+	uint64_t bail = now_ns() + MS(60000);
+	while (!q_stop && now_ns() < bail)
+		cpu_relax();
+	return NULL;
+}
+
+static void *q_low_fn(void *arg)
+{
+	(void)arg;
+	thread_set_priority(current(), PRIO_MAX);
+	uint64_t bail = now_ns() + MS(60000);
+	while (!q_stop && now_ns() < bail) {
+		q_low_cpu = cpu_id();
+		q_low_loops++;
+		cpu_relax();
+	}
+	return NULL;
+}
+
+/* Wait (bounded) until th waits in the run queue of `cpu` (a racy look:
+ * it may start running right after). */
+static bool wait_queued_on(struct thread *th, unsigned cpu, uint64_t timeout_ns)
+{
+	uint64_t deadline = now_ns() + timeout_ns;
+	while (!(th->state == THREAD_RUNNABLE && !th->on_cpu && th->cpu == (int)cpu)) {
+		if (now_ns() >= deadline)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
+/* ============================================================================
+ * balance.drained_queue_no_timer_storm: a CPU whose waiting threads are all
+ * taken away (here by an affinity change) while its runner keeps running
+ * has a slice end that no longer means anything. The runner is alone: it
+ * must get no further timer interrupts, not one per return from the last
+ * (an expired slice end re-armed as "now").
+ * ========================================================================== */
+
+KTEST(balance, drained_queue_no_timer_storm)
+{
+	if (!need_cpus(t, 2))
+		return;
+	unsigned home = cpu_id(), other = (home + 1) % ncpus();
+	q_stop = false;
+	q_low_loops = 0;
+	struct thread *x = thread_create_on(other, q_spin_fn, NULL, "q-spin");
+	struct thread *y = thread_create_on(other, q_low_fn, NULL, "q-low");
+	KT_ASSERT(t, x && y, "no threads");
+	thread_sleep(MS(30));   /* both under way: CPU `other` runs slices */
+	bool queued = wait_queued_on(y, other, MS(5000));
+	int r = sched_set_affinity_mask(y, 1ULL << home);   /* its queue drains */
+	KT_EXPECT_EQ(t, r, 0);
+	thread_sleep(MS(20));   /* the stale slice end passes */
+	uint64_t irq0 = cpu_list[other]->irq_count, t0 = now_ns();
+	thread_sleep(MS(100));
+	uint64_t irqs = cpu_list[other]->irq_count - irq0, took = now_ns() - t0;
+	q_stop = true;
+	thread_join(x);
+	thread_join(y);
+	KT_EXPECT(t, queued, "the low-priority thread was never seen waiting");
+	KT_EXPECT(t, irqs < 50, "CPU %u running one thread alone took %lu interrupts in %lu ms",
+		  other, (unsigned long)irqs, (unsigned long)(took / NSEC_PER_MSEC));
+	ktest_diag(t, "CPU %u: %lu interrupts in %lu ms with one thread", other,
+		   (unsigned long)irqs, (unsigned long)(took / NSEC_PER_MSEC));
+}
