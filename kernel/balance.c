@@ -435,6 +435,10 @@ int sched_set_affinity_mask(struct thread *t, uint64_t mask)
 		     !cpu_allowed(t, cpu) && cpu_allowed(t, to))) {
 			move_queued(rq, dst, t);
 			ipi = check_preempt(dst, t);
+			/* dst may be the caller's own queue: a caller that ran
+			 * alone has no slice end and would keep t waiting until
+			 * it blocks. */
+			start_slice(dst, t);
 			spin_release(&dst->lock);
 			break;
 		}

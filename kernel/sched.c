@@ -222,8 +222,10 @@ static void place(struct runqueue *rq, struct thread *t)
 
 /* A thread joined this CPU's queue: if the running thread has no slice
  * deadline (it was alone), give it one now, or a thread that never yields
- * would keep the CPU forever. Run-queue lock held. */
-static void start_slice(struct runqueue *rq, struct thread *t)
+ * would keep the CPU forever. Run-queue lock held. (Every path that puts a
+ * thread on the caller's own queue calls it; check_preempt() covers
+ * another CPU's.) */
+void start_slice(struct runqueue *rq, struct thread *t)
 {
 	unsigned cpu = (unsigned)t->cpu;
 	struct percpu *c = this_cpu();

@@ -168,6 +168,12 @@ static inline int check_preempt(struct runqueue *rq, struct thread *t)
 
 /* --- between sched.c and balance.c ----------------------------------------- */
 
+/* sched.c: t just joined queue rq (t->cpu), rq's lock held: if that is
+ * this CPU's queue and its runner has no slice end (it ran alone), start
+ * one, so that t runs within a latency period even if the runner never
+ * blocks. Nothing for another CPU's queue (check_preempt() IPIs it). */
+void start_slice(struct runqueue *rq, struct thread *t);
+
 /* percpu.after_switch: rare work for the incoming thread after a switch
  * (sched.c, after_switch_work()); written by this CPU, interrupts off. */
 #define AFTER_SWITCH_USER     1u  /* prev or next has user state: user_switch_state() */

@@ -765,3 +765,41 @@ KTEST(balance, drained_queue_no_timer_storm)
 	ktest_diag(t, "CPU %u: %lu interrupts in %lu ms with one thread", other,
 		   (unsigned long)irqs, (unsigned long)(took / NSEC_PER_MSEC));
 }
+
+/* ============================================================================
+ * balance.affinity_move_to_setter_runs: a waiting thread whose new mask
+ * names only the setter's CPU is moved into the setter's queue. The setter
+ * ran alone (no slice end) and now spins without sleeping or yielding: it
+ * must get a slice, so the moved thread runs within a few latency periods
+ * instead of waiting for the setter to block.
+ * ========================================================================== */
+
+KTEST(balance, affinity_move_to_setter_runs)
+{
+	if (!need_cpus(t, 2))
+		return;
+	unsigned home = cpu_id(), other = (home + 1) % ncpus();
+	q_stop = false;
+	q_low_loops = 0;
+	q_low_cpu = ~0u;
+	struct thread *x = thread_create_on(other, q_spin_fn, NULL, "q-spin");
+	struct thread *y = thread_create_on(other, q_low_fn, NULL, "q-low");
+	KT_ASSERT(t, x && y, "no threads");
+	thread_sleep(MS(30));
+	bool queued = wait_queued_on(y, other, MS(5000));
+	int r = sched_set_affinity_mask(y, 1ULL << home);
+	KT_EXPECT_EQ(t, r, 0);
+	/* Spin here, preemptible, without ever blocking. */
+	uint64_t t0 = now_ns(), deadline = t0 + MS(1000);
+	while (!(q_low_cpu == home) && now_ns() < deadline)
+		cpu_relax();
+	uint64_t took = now_ns() - t0;
+	bool ran = q_low_cpu == home;
+	q_stop = true;
+	thread_join(x);
+	thread_join(y);
+	KT_EXPECT(t, queued, "the low-priority thread was never seen waiting");
+	KT_EXPECT(t, ran, "moved to the spinning setter's CPU %u, it did not run there in %lu ms",
+		  home, (unsigned long)(took / NSEC_PER_MSEC));
+	ktest_diag(t, "ran on the setter's CPU after %lu ms", (unsigned long)(took / NSEC_PER_MSEC));
+}
