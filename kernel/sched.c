@@ -177,10 +177,10 @@ static struct thread *dequeue_min(struct runqueue *rq)
 
 /* --- accounting ------------------------------------------------------------ */
 
-/* Weight of a default-priority thread: its vruntime advances at the rate
- * of real time, with no multiply or divide (the switch fast path). The
- * idle thread's weight is 0, which sends it down the general paths. */
-#define NICE_0_WEIGHT 1024
+/* NICE_0_WEIGHT (sched_rq.h), the weight of a default-priority thread:
+ * its vruntime advances at the rate of real time, with no multiply or
+ * divide (the switch fast path). The idle thread's weight is 0, which
+ * sends it down the general paths. */
 
 /* Charge t for delta ns of CPU (its exec_start_ns is the caller's to move).
  * False for the idle thread, whose time counts as the CPU's idle time. */

@@ -803,3 +803,63 @@ KTEST(balance, affinity_move_to_setter_runs)
 		  home, (unsigned long)(took / NSEC_PER_MSEC));
 	ktest_diag(t, "ran on the setter's CPU after %lu ms", (unsigned long)(took / NSEC_PER_MSEC));
 }
+
+/* ============================================================================
+ * balance.wake_move_keeps_lag: a sleeper that ran ahead of its queue
+ * (positive lag) and is woken onto another CPU keeps that lag there, even
+ * if the new queue's min_vruntime was last brought up to date long ago
+ * (its runner ran alone): it must not jump ahead of that runner.
+ * Needs 3 CPUs so that nothing else touches the two queues involved.
+ * ========================================================================== */
+
+static volatile uint64_t lag_woke_late;
+static volatile unsigned lag_woke_cpu;
+
+static void *lag_fn(void *arg)
+{
+	(void)arg;
+	uint64_t end = now_ns() + MS(20);     /* alone on its CPU: 20 ms of lag */
+	while (now_ns() < end)
+		cpu_relax();
+	uint64_t due = now_ns() + MS(60);
+	thread_sleep(MS(60));                /* its mask changes meanwhile */
+	uint64_t now = now_ns();
+	lag_woke_late = now > due ? now - due : 0;
+	lag_woke_cpu = cpu_id();
+	return NULL;
+}
+
+KTEST(balance, wake_move_keeps_lag)
+{
+	if (!need_cpus(t, 3))
+		return;
+	unsigned n = ncpus(), home = cpu_id(), from = (home + 1) % n, to = (home + 2) % n;
+	q_stop = false;
+	lag_woke_late = 0;
+	lag_woke_cpu = ~0u;
+	struct thread *s = thread_create_on(to, q_spin_fn, NULL, "q-spin");
+	KT_ASSERT(t, s != NULL, "no thread");
+	thread_sleep(MS(50));    /* `to` runs s alone: its min_vruntime stays where it was */
+	struct thread *l = thread_create_on(from, lag_fn, NULL, "lagger");
+	KT_ASSERT(t, l != NULL, "no thread");
+	uint64_t deadline = now_ns() + MS(5000);
+	while (!(asleep(l) && !l->on_cpu) && now_ns() < deadline)
+		thread_sleep(MS(1));
+	bool slept = asleep(l);
+	int r = sched_set_affinity_mask(l, 1ULL << to);
+	KT_EXPECT_EQ(t, r, 0);
+	bool still = asleep(l);
+	thread_join(l);
+	q_stop = true;
+	thread_join(s);
+	if (!slept || !still) {
+		ktest_skip(t, "the sleeper was not caught asleep");
+		return;
+	}
+	KT_EXPECT(t, lag_woke_cpu == to, "woke on CPU %u, mask CPU %u", lag_woke_cpu, to);
+	/* It is 20 ms ahead: it runs once the runner there has caught up. */
+	KT_EXPECT(t, lag_woke_late >= MS(8), "ran %lu us after its timer, ahead of the runner "
+		  "there", (unsigned long)(lag_woke_late / NSEC_PER_USEC));
+	ktest_diag(t, "woken onto CPU %u, ran %lu ms after its timer", lag_woke_cpu,
+		   (unsigned long)(lag_woke_late / NSEC_PER_MSEC));
+}
