@@ -246,6 +246,12 @@ struct runqueue *sched_wake_move(struct runqueue *rq, struct thread *t, unsigned
 	refresh_min_vruntime(rq, from);
 	int64_t lag = (int64_t)(t->vruntime - rq->min_vruntime);
 	t->cpu = (int)cpu;
+	/* Both clocks brought up to date first: `to`'s min_vruntime moves
+	 * only where threads join it, and a runner alone there may have run
+	 * far past it - a lag measured from the stale value would put t
+	 * ahead of that runner (place() then clamps it to the most a sleeper
+	 * may be owed) instead of keeping its lag. */
+	refresh_min_vruntime(to, cpu);
 	t->vruntime = to->min_vruntime + (uint64_t)lag;   /* place() caps it */
 	to->migrations++;
 	spin_release(&rq->lock);
@@ -435,6 +441,10 @@ int sched_set_affinity_mask(struct thread *t, uint64_t mask)
 		     !cpu_allowed(t, cpu) && cpu_allowed(t, to))) {
 			move_queued(rq, dst, t);
 			ipi = check_preempt(dst, t);
+			/* dst may be the caller's own queue: a caller that ran
+			 * alone has no slice end and would keep t waiting until
+			 * it blocks. */
+			start_slice(dst, t);
 			spin_release(&dst->lock);
 			break;
 		}

@@ -177,10 +177,10 @@ static struct thread *dequeue_min(struct runqueue *rq)
 
 /* --- accounting ------------------------------------------------------------ */
 
-/* Weight of a default-priority thread: its vruntime advances at the rate
- * of real time, with no multiply or divide (the switch fast path). The
- * idle thread's weight is 0, which sends it down the general paths. */
-#define NICE_0_WEIGHT 1024
+/* NICE_0_WEIGHT (sched_rq.h), the weight of a default-priority thread:
+ * its vruntime advances at the rate of real time, with no multiply or
+ * divide (the switch fast path). The idle thread's weight is 0, which
+ * sends it down the general paths. */
 
 /* Charge t for delta ns of CPU (its exec_start_ns is the caller's to move).
  * False for the idle thread, whose time counts as the CPU's idle time. */
@@ -222,8 +222,10 @@ static void place(struct runqueue *rq, struct thread *t)
 
 /* A thread joined this CPU's queue: if the running thread has no slice
  * deadline (it was alone), give it one now, or a thread that never yields
- * would keep the CPU forever. Run-queue lock held. */
-static void start_slice(struct runqueue *rq, struct thread *t)
+ * would keep the CPU forever. Run-queue lock held. (Every path that puts a
+ * thread on the caller's own queue calls it; check_preempt() covers
+ * another CPU's.) */
+void start_slice(struct runqueue *rq, struct thread *t)
 {
 	unsigned cpu = (unsigned)t->cpu;
 	struct percpu *c = this_cpu();
@@ -247,8 +249,20 @@ void sched_tick(void)
 	uint64_t now = clock_monotonic_ns();
 	update_curr(rq, curr, now);
 	bool waiting = rq->nr_running != 0;
-	if (waiting && now >= this_cpu()->slice_end)
-		curr->need_resched = true;
+	struct percpu *c = this_cpu();
+	if (now >= c->slice_end) {
+		if (waiting)
+			curr->need_resched = true;
+		else
+			/* The threads that waited were taken away (pulled, pushed,
+			 * moved by an affinity change) and the runner is alone: it
+			 * has no slice (as after a switch with nothing waiting).
+			 * Left in the past, the slice end would re-arm the LAPIC
+			 * for "now" on every return from here - an interrupt storm
+			 * for as long as the runner runs. A thread that joins later
+			 * starts a slice (start_slice(), or check_preempt()'s IPI). */
+			c->slice_end = now + SLICE_NONE;
+	}
 	spin_unlock_no_resched(&rq->lock);
 	if (waiting && now >= rq->next_balance && smp_online_cpus() > 1)
 		sched_balance_tick(now);

@@ -14,6 +14,7 @@
 #define WEFT_SCHED_RQ_H
 #include <weft/sched.h>
 #include <weft/spinlock.h>
+#include <weft/time.h>
 #include <weft/smp.h>
 #include <arch/percpu.h>
 
@@ -125,14 +126,36 @@ void heap_remove(struct runqueue *rq, struct thread *t);
 
 /* --- fairness ---------------------------------------------------------------- */
 
+/* Weight of a default-priority thread: its vruntime advances at the rate
+ * of real time (sched.c: charge()). */
+#define NICE_0_WEIGHT 1024
+
+/* The vruntime of `curr`, running on a CPU whose run-queue lock is held,
+ * as if it were charged now. curr->vruntime itself is charged only at
+ * switches and ticks, and a thread running alone gets no ticks: it may be
+ * short by all the time it has run alone. Reads only (charging is the
+ * owner CPU's). Not for the idle thread (weight 0). */
+static inline uint64_t runner_vruntime(const struct thread *curr)
+{
+	uint64_t now = clock_monotonic_ns(), start = curr->exec_start_ns;
+	if ((int64_t)(now - start) <= 0)     /* (another CPU's clock, a hair behind) */
+		return curr->vruntime;
+	uint64_t d = now - start;
+	return curr->vruntime + (curr->weight == NICE_0_WEIGHT ? d : d * NICE_0_WEIGHT / curr->weight);
+}
+
 /* min_vruntime follows the smallest vruntime on the CPU (running or
  * queued) and never goes back. Needed only where threads join a queue, so
- * it is brought up to date there rather than on every switch. */
+ * it is brought up to date there rather than on every switch - counting
+ * the runner's time not yet charged: a stale runner vruntime would let a
+ * thread joining behind a runner that ran alone for a long time take the
+ * CPU for about as long (place()'s cap and the lag kept across queues are
+ * measured from here). */
 static inline void refresh_min_vruntime(struct runqueue *rq, unsigned cpu)
 {
 	struct thread *curr = cpu_list[cpu]->current;
 	uint64_t floor = curr->idle ? rq->heap ? rq->heap->vruntime : rq->min_vruntime
-				    : curr->vruntime;
+				    : runner_vruntime(curr);
 	if (rq->heap && (int64_t)(rq->heap->vruntime - floor) < 0)
 		floor = rq->heap->vruntime;
 	if ((int64_t)(floor - rq->min_vruntime) > 0)
@@ -148,8 +171,10 @@ static inline int check_preempt(struct runqueue *rq, struct thread *t)
 	struct percpu *c = cpu_list[cpu];
 	struct thread *curr = c->current;
 	(void)rq;
+	/* Compared with the runner's vruntime charged to now, the measure
+	 * place() used for t (refresh_min_vruntime()). */
 	bool resched = curr->idle ||
-		       (int64_t)(curr->vruntime - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS;
+		       (int64_t)(runner_vruntime(curr) - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS;
 	if (__builtin_expect(cpu == (int)cpu_id(), 1)) {
 		if (resched)
 			curr->need_resched = true;
@@ -167,6 +192,12 @@ static inline int check_preempt(struct runqueue *rq, struct thread *t)
 }
 
 /* --- between sched.c and balance.c ----------------------------------------- */
+
+/* sched.c: t just joined queue rq (t->cpu), rq's lock held: if that is
+ * this CPU's queue and its runner has no slice end (it ran alone), start
+ * one, so that t runs within a latency period even if the runner never
+ * blocks. Nothing for another CPU's queue (check_preempt() IPIs it). */
+void start_slice(struct runqueue *rq, struct thread *t);
 
 /* percpu.after_switch: rare work for the incoming thread after a switch
  * (sched.c, after_switch_work()); written by this CPU, interrupts off. */

@@ -633,3 +633,183 @@ KTEST(balance, ping_pong_unpinned)
 		   2 * UPP_ROUNDS, (unsigned long)upp.ms, (unsigned long)upp.seen[0],
 		   (unsigned long)upp.seen[1]);
 }
+
+/* ============================================================================
+ * Helpers for the tests below: a CPU-bound thread pinned to one CPU, and a
+ * CPU-bound thread at the lowest priority, which on a CPU shared with a
+ * default-priority thread is almost always waiting in the run queue (its
+ * vruntime grows ~68 times faster), so that the test can catch it queued.
+ * ========================================================================== */
+
+static volatile bool q_stop;
+static volatile uint64_t q_low_loops;
+static volatile unsigned q_low_cpu;
+
+static void *q_spin_fn(void *arg)
+{
+	(void)arg;
+	uint64_t bail = now_ns() + MS(60000);
+	while (!q_stop && now_ns() < bail)
+		cpu_relax();
+	return NULL;
+}
+
+static void *q_low_fn(void *arg)
+{
+	(void)arg;
+	thread_set_priority(current(), PRIO_MAX);
+	uint64_t bail = now_ns() + MS(60000);
+	while (!q_stop && now_ns() < bail) {
+		q_low_cpu = cpu_id();
+		q_low_loops++;
+		cpu_relax();
+	}
+	return NULL;
+}
+
+/* Wait (bounded) until th waits in the run queue of `cpu` (a racy look:
+ * it may start running right after). */
+static bool wait_queued_on(struct thread *th, unsigned cpu, uint64_t timeout_ns)
+{
+	uint64_t deadline = now_ns() + timeout_ns;
+	while (!(th->state == THREAD_RUNNABLE && !th->on_cpu && th->cpu == (int)cpu)) {
+		if (now_ns() >= deadline)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
+/* ============================================================================
+ * balance.drained_queue_no_timer_storm: a CPU whose waiting threads are all
+ * taken away (here by an affinity change) while its runner keeps running
+ * has a slice end that no longer means anything. The runner is alone: it
+ * must get no further timer interrupts, not one per return from the last
+ * (an expired slice end re-armed as "now").
+ * ========================================================================== */
+
+KTEST(balance, drained_queue_no_timer_storm)
+{
+	if (!need_cpus(t, 2))
+		return;
+	unsigned home = cpu_id(), other = (home + 1) % ncpus();
+	q_stop = false;
+	q_low_loops = 0;
+	struct thread *x = thread_create_on(other, q_spin_fn, NULL, "q-spin");
+	struct thread *y = thread_create_on(other, q_low_fn, NULL, "q-low");
+	KT_ASSERT(t, x && y, "no threads");
+	thread_sleep(MS(30));   /* both under way: CPU `other` runs slices */
+	bool queued = wait_queued_on(y, other, MS(5000));
+	int r = sched_set_affinity_mask(y, 1ULL << home);   /* its queue drains */
+	KT_EXPECT_EQ(t, r, 0);
+	thread_sleep(MS(20));   /* the stale slice end passes */
+	uint64_t irq0 = cpu_list[other]->irq_count, t0 = now_ns();
+	thread_sleep(MS(100));
+	uint64_t irqs = cpu_list[other]->irq_count - irq0, took = now_ns() - t0;
+	q_stop = true;
+	thread_join(x);
+	thread_join(y);
+	KT_EXPECT(t, queued, "the low-priority thread was never seen waiting");
+	KT_EXPECT(t, irqs < 50, "CPU %u running one thread alone took %lu interrupts in %lu ms",
+		  other, (unsigned long)irqs, (unsigned long)(took / NSEC_PER_MSEC));
+	ktest_diag(t, "CPU %u: %lu interrupts in %lu ms with one thread", other,
+		   (unsigned long)irqs, (unsigned long)(took / NSEC_PER_MSEC));
+}
+
+/* ============================================================================
+ * balance.affinity_move_to_setter_runs: a waiting thread whose new mask
+ * names only the setter's CPU is moved into the setter's queue. The setter
+ * ran alone (no slice end) and now spins without sleeping or yielding: it
+ * must get a slice, so the moved thread runs within a few latency periods
+ * instead of waiting for the setter to block.
+ * ========================================================================== */
+
+KTEST(balance, affinity_move_to_setter_runs)
+{
+	if (!need_cpus(t, 2))
+		return;
+	unsigned home = cpu_id(), other = (home + 1) % ncpus();
+	q_stop = false;
+	q_low_loops = 0;
+	q_low_cpu = ~0u;
+	struct thread *x = thread_create_on(other, q_spin_fn, NULL, "q-spin");
+	struct thread *y = thread_create_on(other, q_low_fn, NULL, "q-low");
+	KT_ASSERT(t, x && y, "no threads");
+	thread_sleep(MS(30));
+	bool queued = wait_queued_on(y, other, MS(5000));
+	int r = sched_set_affinity_mask(y, 1ULL << home);
+	KT_EXPECT_EQ(t, r, 0);
+	/* Spin here, preemptible, without ever blocking. */
+	uint64_t t0 = now_ns(), deadline = t0 + MS(1000);
+	while (!(q_low_cpu == home) && now_ns() < deadline)
+		cpu_relax();
+	uint64_t took = now_ns() - t0;
+	bool ran = q_low_cpu == home;
+	q_stop = true;
+	thread_join(x);
+	thread_join(y);
+	KT_EXPECT(t, queued, "the low-priority thread was never seen waiting");
+	KT_EXPECT(t, ran, "moved to the spinning setter's CPU %u, it did not run there in %lu ms",
+		  home, (unsigned long)(took / NSEC_PER_MSEC));
+	ktest_diag(t, "ran on the setter's CPU after %lu ms", (unsigned long)(took / NSEC_PER_MSEC));
+}
+
+/* ============================================================================
+ * balance.wake_move_keeps_lag: a sleeper that ran ahead of its queue
+ * (positive lag) and is woken onto another CPU keeps that lag there, even
+ * if the new queue's min_vruntime was last brought up to date long ago
+ * (its runner ran alone): it must not jump ahead of that runner.
+ * Needs 3 CPUs so that nothing else touches the two queues involved.
+ * ========================================================================== */
+
+static volatile uint64_t lag_woke_late;
+static volatile unsigned lag_woke_cpu;
+
+static void *lag_fn(void *arg)
+{
+	(void)arg;
+	uint64_t end = now_ns() + MS(20);     /* alone on its CPU: 20 ms of lag */
+	while (now_ns() < end)
+		cpu_relax();
+	uint64_t due = now_ns() + MS(60);
+	thread_sleep(MS(60));                /* its mask changes meanwhile */
+	uint64_t now = now_ns();
+	lag_woke_late = now > due ? now - due : 0;
+	lag_woke_cpu = cpu_id();
+	return NULL;
+}
+
+KTEST(balance, wake_move_keeps_lag)
+{
+	if (!need_cpus(t, 3))
+		return;
+	unsigned n = ncpus(), home = cpu_id(), from = (home + 1) % n, to = (home + 2) % n;
+	q_stop = false;
+	lag_woke_late = 0;
+	lag_woke_cpu = ~0u;
+	struct thread *s = thread_create_on(to, q_spin_fn, NULL, "q-spin");
+	KT_ASSERT(t, s != NULL, "no thread");
+	thread_sleep(MS(50));    /* `to` runs s alone: its min_vruntime stays where it was */
+	struct thread *l = thread_create_on(from, lag_fn, NULL, "lagger");
+	KT_ASSERT(t, l != NULL, "no thread");
+	uint64_t deadline = now_ns() + MS(5000);
+	while (!(asleep(l) && !l->on_cpu) && now_ns() < deadline)
+		thread_sleep(MS(1));
+	bool slept = asleep(l);
+	int r = sched_set_affinity_mask(l, 1ULL << to);
+	KT_EXPECT_EQ(t, r, 0);
+	bool still = asleep(l);
+	thread_join(l);
+	q_stop = true;
+	thread_join(s);
+	if (!slept || !still) {
+		ktest_skip(t, "the sleeper was not caught asleep");
+		return;
+	}
+	KT_EXPECT(t, lag_woke_cpu == to, "woke on CPU %u, mask CPU %u", lag_woke_cpu, to);
+	/* It is 20 ms ahead: it runs once the runner there has caught up. */
+	KT_EXPECT(t, lag_woke_late >= MS(8), "ran %lu us after its timer, ahead of the runner "
+		  "there", (unsigned long)(lag_woke_late / NSEC_PER_USEC));
+	ktest_diag(t, "woken onto CPU %u, ran %lu ms after its timer", lag_woke_cpu,
+		   (unsigned long)(lag_woke_late / NSEC_PER_MSEC));
+}
