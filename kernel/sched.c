@@ -210,12 +210,13 @@ static inline void update_curr(struct runqueue *rq, struct thread *t, uint64_t n
 /* A thread joining the queue after a sleep (or new) starts no further back
  * than half a latency period: sleeping earns a little priority, not a
  * monopoly. */
-static void place(struct runqueue *rq, struct thread *t)
+static uint64_t place(struct runqueue *rq, struct thread *t)
 {
-	refresh_min_vruntime(rq, (unsigned)t->cpu);
+	uint64_t runner = refresh_min_vruntime(rq, (unsigned)t->cpu);
 	uint64_t floor = rq->min_vruntime - SCHED_LATENCY_NS / 2;
 	if ((int64_t)(t->vruntime - floor) < 0)
 		t->vruntime = floor;
+	return runner;   /* the runner's vruntime now, for check_preempt_at() */
 }
 
 /* --- the tick ---------------------------------------------------------------- */
@@ -525,9 +526,9 @@ again:
 				}
 			}
 			t->state = THREAD_RUNNABLE;
-			place(rq, t);
+			uint64_t runner = place(rq, t);
 			enqueue(rq, t);
-			ipi = check_preempt(rq, t);
+			ipi = check_preempt_at(rq, t, runner);
 			start_slice(rq, t);
 		}
 	}
@@ -552,14 +553,14 @@ void sched_add_new(struct thread *t)
 	unsigned long f = spin_lock_irqsave(&rq->lock);
 	int ipi = -1;
 	t->cpu = cpu;
-	refresh_min_vruntime(rq, (unsigned)cpu);
+	uint64_t runner = refresh_min_vruntime(rq, (unsigned)cpu);
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;
 	enqueue(rq, t);
 	if (cpu == (int)cpu_id())
 		start_slice(rq, t);   /* here, a new thread never preempts its creator */
 	else
-		ipi = check_preempt(rq, t);
+		ipi = check_preempt_at(rq, t, runner);
 	spin_release(&rq->lock);
 	if (ipi >= 0)
 		smp_send_resched((unsigned)ipi);

@@ -151,30 +151,35 @@ static inline uint64_t runner_vruntime(const struct thread *curr)
  * thread joining behind a runner that ran alone for a long time take the
  * CPU for about as long (place()'s cap and the lag kept across queues are
  * measured from here). */
-static inline void refresh_min_vruntime(struct runqueue *rq, unsigned cpu)
+/* Returns the runner's vruntime it used (0 for the idle thread), which a
+ * caller about to run check_preempt_at() passes on: one clock read. */
+static inline uint64_t refresh_min_vruntime(struct runqueue *rq, unsigned cpu)
 {
 	struct thread *curr = cpu_list[cpu]->current;
-	uint64_t floor = curr->idle ? rq->heap ? rq->heap->vruntime : rq->min_vruntime
-				    : runner_vruntime(curr);
+	uint64_t runner = curr->idle ? 0 : runner_vruntime(curr);
+	uint64_t floor = curr->idle ? rq->heap ? rq->heap->vruntime : rq->min_vruntime : runner;
 	if (rq->heap && (int64_t)(rq->heap->vruntime - floor) < 0)
 		floor = rq->heap->vruntime;
 	if ((int64_t)(floor - rq->min_vruntime) > 0)
 		rq->min_vruntime = floor;
+	return runner;
 }
 
-/* Should t, just queued on rq (t->cpu), preempt the thread running there?
- * Run-queue lock held. Returns the CPU that must be sent a reschedule IPI
- * (after the unlock), or -1. */
-static inline int check_preempt(struct runqueue *rq, struct thread *t)
+/* Should t, just queued on rq (t->cpu), preempt the thread running there,
+ * whose vruntime charged to now is `runner` (from refresh_min_vruntime()
+ * under this hold of the lock, or runner_vruntime())? Run-queue lock held.
+ * Returns the CPU that must be sent a reschedule IPI (after the unlock), or
+ * -1. */
+static inline int check_preempt_at(struct runqueue *rq, struct thread *t, uint64_t runner)
 {
 	int cpu = t->cpu;
 	struct percpu *c = cpu_list[cpu];
 	struct thread *curr = c->current;
 	(void)rq;
 	/* Compared with the runner's vruntime charged to now, the measure
-	 * place() used for t (refresh_min_vruntime()). */
+	 * place() used for t. */
 	bool resched = curr->idle ||
-		       (int64_t)(runner_vruntime(curr) - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS;
+		       (int64_t)(runner - t->vruntime) > (int64_t)SCHED_WAKEUP_GRAN_NS;
 	if (__builtin_expect(cpu == (int)cpu_id(), 1)) {
 		if (resched)
 			curr->need_resched = true;
@@ -189,6 +194,12 @@ static inline int check_preempt(struct runqueue *rq, struct thread *t)
 		return -1;
 	curr->need_resched = true;
 	return cpu;
+}
+
+static inline int check_preempt(struct runqueue *rq, struct thread *t)
+{
+	struct thread *curr = cpu_list[t->cpu]->current;
+	return check_preempt_at(rq, t, curr->idle ? 0 : runner_vruntime(curr));
 }
 
 /* --- between sched.c and balance.c ----------------------------------------- */
