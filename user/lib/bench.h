@@ -8,6 +8,7 @@
 #ifndef USER_BENCH_H
 #define USER_BENCH_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,39 @@ static inline void report_unit(const char *name, int64_t num, int64_t den, const
 static inline void report(const char *name, int64_t ns, long ops)
 {
 	report_unit(name, ns, ops, "ns/op", ops);
+}
+
+/* A timed pair of threads: run_pair(fn, n) starts fn((n << 1) | me) for
+ * me = 0 and 1 and returns the time from the first pair_start() to the
+ * last pair_stop(). Each thread calls pair_start(me) once it is ready
+ * (pinned where it wants to be; the two meet at a barrier there) and
+ * pair_stop(me) when done, so creating the threads is not timed. */
+static pthread_barrier_t pair_barrier;
+static int64_t pair_t0[2], pair_t1[2];
+
+static inline void pair_start(int me)
+{
+	pthread_barrier_wait(&pair_barrier);
+	pair_t0[me] = now_ns(CLOCK_MONOTONIC);
+}
+
+static inline void pair_stop(int me)
+{
+	pair_t1[me] = now_ns(CLOCK_MONOTONIC);
+}
+
+static inline int64_t run_pair(void *(*fn)(void *), long n)
+{
+	pthread_t a, b;
+	pthread_barrier_init(&pair_barrier, NULL, 2);
+	pthread_create(&a, NULL, fn, (void *)(uintptr_t)(n << 1 | 0));
+	pthread_create(&b, NULL, fn, (void *)(uintptr_t)(n << 1 | 1));
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	pthread_barrier_destroy(&pair_barrier);
+	int64_t t0 = pair_t0[0] < pair_t0[1] ? pair_t0[0] : pair_t0[1];
+	int64_t t1 = pair_t1[0] > pair_t1[1] ? pair_t1[0] : pair_t1[1];
+	return t1 - t0;
 }
 
 /* One benchmark: its name, the function, and its default operation count. */

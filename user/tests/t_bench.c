@@ -72,35 +72,19 @@ static void pin_to_one_cpu(void)
  * the time from the first pair_begin() to the last pair_end(). Creating
  * the threads stays outside it, and so do the first moments of a new
  * thread that a scheduler may treat specially. */
-static pthread_barrier_t pair_barrier;
-static int64_t pair_t0[2], pair_t1[2];
 static long pair_calls[2];   /* what each thread counted, to check the figure */
 
+/* run_pair() (bench.h) with both threads on one CPU. */
 static void pair_begin(int me)
 {
 	pin_to_one_cpu();
-	pthread_barrier_wait(&pair_barrier);
-	pair_t0[me] = now_ns(CLOCK_MONOTONIC);
+	pair_start(me);
 }
 
 static void pair_end(int me, long calls)
 {
-	pair_t1[me] = now_ns(CLOCK_MONOTONIC);
+	pair_stop(me);
 	pair_calls[me] = calls;
-}
-
-static int64_t run_pair(void *(*fn)(void *), long n)
-{
-	pthread_t a, b;
-	pthread_barrier_init(&pair_barrier, NULL, 2);
-	pthread_create(&a, NULL, fn, (void *)(uintptr_t)(n << 1 | 0));
-	pthread_create(&b, NULL, fn, (void *)(uintptr_t)(n << 1 | 1));
-	pthread_join(a, NULL);
-	pthread_join(b, NULL);
-	pthread_barrier_destroy(&pair_barrier);
-	int64_t t0 = pair_t0[0] < pair_t0[1] ? pair_t0[0] : pair_t0[1];
-	int64_t t1 = pair_t1[0] > pair_t1[1] ? pair_t1[0] : pair_t1[1];
-	return t1 - t0;
 }
 
 /* --- the benchmarks --------------------------------------------------- */

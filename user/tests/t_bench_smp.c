@@ -164,8 +164,6 @@ static void b_scale(long n)
 /* --- xfutex ------------------------------------------------------------- */
 
 static int fword;
-static pthread_barrier_t pair_barrier;
-static int64_t pair_t0[2], pair_t1[2];
 static int pair_cpu[2], pair_moved[2];
 static long pair_waits[2];
 
@@ -176,9 +174,8 @@ static void *xfutexer(void *arg)
 	long waits = 0;
 	int moved = 0;
 	pin(cpu_ids[me]);
-	pthread_barrier_wait(&pair_barrier);
+	pair_start(me);
 	pair_cpu[me] = cpu_now();
-	pair_t0[me] = now_ns(CLOCK_MONOTONIC);
 	for (long i = 0; i < n; i++) {
 		int v;
 		while ((v = __atomic_load_n(&fword, __ATOMIC_ACQUIRE)) != me) {
@@ -189,7 +186,7 @@ static void *xfutexer(void *arg)
 		syscall(SYS_futex, &fword, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 		moved += cpu_now() != pair_cpu[me];
 	}
-	pair_t1[me] = now_ns(CLOCK_MONOTONIC);
+	pair_stop(me);
 	pair_waits[me] = waits;
 	pair_moved[me] = moved;
 	return NULL;
@@ -203,17 +200,8 @@ static void b_xfutex(long n)
 	}
 	int64_t runs[ROUNDS];
 	for (int r = 0; r < ROUNDS; r++) {
-		pthread_t a, b;
 		fword = 0;
-		pthread_barrier_init(&pair_barrier, NULL, 2);
-		pthread_create(&a, NULL, xfutexer, (void *)(uintptr_t)(n << 1 | 0));
-		pthread_create(&b, NULL, xfutexer, (void *)(uintptr_t)(n << 1 | 1));
-		pthread_join(a, NULL);
-		pthread_join(b, NULL);
-		pthread_barrier_destroy(&pair_barrier);
-		int64_t t0 = pair_t0[0] < pair_t0[1] ? pair_t0[0] : pair_t0[1];
-		int64_t t1 = pair_t1[0] > pair_t1[1] ? pair_t1[0] : pair_t1[1];
-		runs[r] = t1 - t0;
+		runs[r] = run_pair(xfutexer, n);
 	}
 	report("xfutex", median(runs, ROUNDS), 2 * n);
 	printf("# xfutex: threads on CPUs %d and %d (moved %d times); %ld FUTEX_WAIT calls "
