@@ -4,12 +4,13 @@
  * Only the first CPU to panic reports; a second panic (on another CPU, or
  * a fault inside the report itself) halts quietly. When its own report is
  * done, the panicking CPU sends an NMI to every other online CPU - even a
- * CPU spinning with interrupts off takes it - and waits (at most
- * STOP_WAIT_NS) while they report. Each stopped CPU prints where it was
- * (registers line, backtrace) in panic_stop_cpu(), one CPU at a time:
- * printk's console lock is busted by then, so `report_owner` is what keeps
- * their lines from interleaving. Then each halts for good, and the
- * panicking CPU prints "end of panic".
+ * CPU spinning with interrupts off takes it. Each stopped CPU only
+ * publishes where its NMI frame is (panic_stop_cpu) and halts for good with
+ * NMIs still blocked, so that frame and the stack under it never change
+ * again. The panicking CPU waits (at most STOP_WAIT_NS) for them, then
+ * prints every stopped CPU's registers line and backtrace itself, in CPU
+ * order: one printer, so no two reports can interleave however slowly a
+ * (virtual) CPU runs, and a CPU that never answered is named.
  */
 #include <weft/panic.h>
 #include <weft/printk.h>
@@ -25,8 +26,10 @@
 #include <weft/time.h>
 
 static volatile int panicking = -1; /* CPU id of the panicking CPU, or -1 */
-static volatile int report_owner = -1;  /* the stopped CPU printing now, or -1 */
-static volatile unsigned cpus_stopped;  /* stopped CPUs that have reported */
+/* stopped_frame[i]: CPU i's NMI frame once it has stopped (written once by
+ * CPU i, read by the panicking CPU after its acquire load of the count). */
+static const struct trap_frame *volatile stopped_frame[MAX_CPUS];
+static volatile unsigned cpus_stopped;  /* CPUs that have published a frame */
 
 #define STOP_WAIT_NS (2 * NSEC_PER_SEC)
 
@@ -50,7 +53,21 @@ static bool panic_begin(void)
 	return true;
 }
 
-/* Stop the other online CPUs and let each report, one after the other. */
+/* Where stopped CPU `cpu` was: registers line and, in kernel mode, the
+ * backtrace of its stack (which no longer changes: that CPU is halted). */
+static void report_stopped_cpu(unsigned cpu, const struct trap_frame *f)
+{
+	pr_emerg("--- CPU %u stopped by the panic on CPU %d (%s mode) ---\n", cpu, panicking,
+		 trap_from_user(f) ? "user" : "kernel");
+	pr_emerg("RIP %04lx:%016lx RSP %016lx RFLAGS %016lx\n", (unsigned long)f->cs,
+		 (unsigned long)f->rip, (unsigned long)f->rsp, (unsigned long)f->rflags);
+	if (!trap_from_user(f)) {
+		pr_emerg("backtrace:\n");
+		backtrace_print(f->rip, f->rbp);
+	}
+}
+
+/* Stop the other online CPUs, then report each of them, in CPU order. */
 static void stop_other_cpus(void)
 {
 	unsigned me = cpu_id(), n = __atomic_load_n(&cpu_count, __ATOMIC_ACQUIRE);
@@ -63,32 +80,28 @@ static void stop_other_cpus(void)
 	while (__atomic_load_n(&cpus_stopped, __ATOMIC_ACQUIRE) < n - 1 &&
 	       clock_monotonic_ns() < deadline)
 		cpu_relax();
-	unsigned stopped = cpus_stopped;
-	if (stopped < n - 1)
-		pr_emerg("panic: %u of %u other CPUs did not answer the stop NMI\n",
-			 n - 1 - stopped, n - 1);
+	unsigned silent = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (i == me)
+			continue;
+		const struct trap_frame *f = __atomic_load_n(&stopped_frame[i], __ATOMIC_ACQUIRE);
+		if (f)
+			report_stopped_cpu(i, f);
+		else
+			pr_emerg("--- CPU %u did not answer the stop NMI ---\n", i), silent++;
+	}
+	if (silent)
+		pr_emerg("panic: %u of %u other CPUs did not answer the stop NMI\n", silent, n - 1);
 }
 
 /* NMI handler (arch/x86_64/trap.c) on a CPU other than the panicking one:
- * report where this CPU was, then halt. */
+ * publish where this CPU was and halt, NMIs blocked (we never IRET), so the
+ * frame stays valid while the panicking CPU reads it. */
 void panic_stop_cpu(const struct trap_frame *f)
 {
-	int me = (int)cpu_id();
-	uint64_t deadline = clock_monotonic_ns() + STOP_WAIT_NS / 2;
-	/* Wait for our turn; a CPU that died while printing cannot block us
-	 * for ever. */
-	while (!__sync_bool_compare_and_swap(&report_owner, -1, me) &&
-	       clock_monotonic_ns() < deadline)
-		cpu_relax();
-	pr_emerg("--- CPU %d stopped by the panic on CPU %d (%s mode) ---\n", me, panicking,
-		 trap_from_user(f) ? "user" : "kernel");
-	pr_emerg("RIP %04lx:%016lx RSP %016lx RFLAGS %016lx\n", (unsigned long)f->cs,
-		 (unsigned long)f->rip, (unsigned long)f->rsp, (unsigned long)f->rflags);
-	if (!trap_from_user(f)) {
-		pr_emerg("backtrace:\n");
-		backtrace_print(f->rip, f->rbp);
-	}
-	__sync_bool_compare_and_swap(&report_owner, me, -1);
+	unsigned me = cpu_id();
+	if (me < MAX_CPUS)
+		__atomic_store_n(&stopped_frame[me], f, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&cpus_stopped, 1, __ATOMIC_RELEASE);
 	cpu_halt_forever();
 }

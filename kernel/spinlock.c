@@ -16,7 +16,7 @@
 static __attribute__((noinline, cold)) void spin_deadlock(spinlock_t *l, uint8_t ticket,
 							   uint64_t waited_ns)
 {
-	/* The panic NMIs every other CPU, and each prints its backtrace:
+	/* The panic NMIs every other CPU and prints each one's backtrace:
 	 * the holder's shows where it is stuck. `cpu` is the last CPU that
 	 * recorded itself as holder (the raw run-queue paths do not). */
 	panic("spinlock '%s' not acquired after %lu s: deadlock? (last recorded holder: CPU %d; "

@@ -1,7 +1,7 @@
 #!/bin/sh
 # A panic on CPU 2 of 4 (shell: panic @2): the panicking CPU reports, then
-# stops the others with an NMI; each prints its own registers line and
-# backtrace, one CPU at a time, before "end of panic".
+# stops the others with an NMI and prints each stopped CPU's registers line
+# and backtrace, in CPU order, before "end of panic".
 cd "$(dirname "$0")/.." && exec tools/weft-test --name smp-panic --smp 4 --timeout 120 \
 	--append "panic=exit" --send 'panic @2 from the smp test' --expect-exit panic \
 	--expect 'KERNEL PANIC on CPU 2: requested from the console on CPU 2: from the smp test' \
