@@ -49,7 +49,7 @@ void ksym_format(uint64_t addr, char *buf, size_t size)
 	uint64_t off;
 	const char *name = ksym_lookup(addr, &off);
 	if (name)
-		snprintf(buf, size, "%s+%#lx", name, (unsigned long)off);
+		snprintf(buf, size, "%s+0x%lx", name, (unsigned long)off);
 	else
 		snprintf(buf, size, "%#lx", (unsigned long)addr);
 }
