@@ -269,7 +269,13 @@ KTEST(smp, ping_pong_wait_queues)
 
 /* ============================================================================
  * smp.lock_torture: two threads per CPU hammer a spinlock, a mutex and a
- * binary semaphore for a fixed time. Each critical section is a slow
+ * binary semaphore for a fixed time, counted from when the last of them
+ * exists (at -smp 16 on a 2-core host, creating them alone can outlast
+ * the whole time), and each does at least LT_MIN_ROUNDS rounds: at -smp 16
+ * on 2 host cores a round of 32 threads takes ~1 s, as every ticket
+ * hand-off may wait for the host to run the vCPU whose turn it is (the
+ * classic ticket-lock convoy of an oversubscribed host; nothing pays it on
+ * real hardware). Each critical section is a slow
  * read-modify-write of a shared counter; the counters must equal the sums
  * of what the threads counted, and nobody may ever be inside together.
  * ========================================================================== */
@@ -277,6 +283,7 @@ KTEST(smp, ping_pong_wait_queues)
 #define LT_PER_CPU 2
 #define LT_MAX (MAX_CPUS * LT_PER_CPU)
 #define LT_TIME MS(400)
+#define LT_MIN_ROUNDS 3
 
 static spinlock_t lt_spin = SPINLOCK_INIT("torture");
 static struct mutex lt_mutex;
@@ -285,7 +292,7 @@ static volatile uint64_t lt_counter[3];
 static volatile unsigned lt_inside[3], lt_overlap[3];
 static uint64_t lt_mine[LT_MAX][3];
 static volatile uint64_t lt_deadline;
-static struct completion lt_done;
+static struct completion lt_done, lt_go;
 
 static void lt_section(unsigned kind, uint32_t *rng)
 {
@@ -303,7 +310,8 @@ static void *lt_fn(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
 	uint32_t rng = id * 2654435761u + 7;
-	while (now_ns() < lt_deadline) {
+	wait_for_completion(&lt_go);
+	do {
 		spin_lock(&lt_spin);
 		lt_section(0, &rng);
 		spin_unlock(&lt_spin);
@@ -320,7 +328,7 @@ static void *lt_fn(void *arg)
 		lt_section(2, &rng);
 		sem_up(&lt_sem);
 		lt_mine[id][2]++;
-	}
+	} while (now_ns() < lt_deadline || lt_mine[id][2] < LT_MIN_ROUNDS);
 	complete(&lt_done);
 	return NULL;
 }
@@ -334,15 +342,23 @@ KTEST(smp, lock_torture)
 	mutex_init(&lt_mutex, "torture");
 	sem_init(&lt_sem, 1, "torture");
 	completion_init(&lt_done);
+	completion_init(&lt_go);
 	for (int k = 0; k < 3; k++)
 		lt_counter[k] = lt_inside[k] = lt_overlap[k] = 0;
 	memset(lt_mine, 0, sizeof lt_mine);
-	lt_deadline = now_ns() + LT_TIME;
 	for (unsigned i = 0; i < n; i++) {
 		th[i] = thread_create_on(i % ncpus(), lt_fn, (void *)(uintptr_t)i, "torture");
-		KT_ASSERT(t, th[i] != NULL, "no thread %u", i);
+		if (!th[i]) {
+			KT_EXPECT(t, false, "no thread %u", i);
+			n = i;   /* run (and reap) the ones that exist */
+			break;
+		}
 	}
+	uint64_t t0 = now_ns();
+	lt_deadline = t0 + LT_TIME;
+	complete_all(&lt_go);
 	bool ok = wait_done(&lt_done, n, LT_TIME + MS(30000)) == n;
+	ktest_diag(t, "%u threads done %lu ms after the start", n, (unsigned long)((now_ns() - t0) / MS(1)));
 	KT_EXPECT(t, ok, "torture threads did not finish");
 	if (!ok)
 		return;   /* a thread is stuck in a lock: joining would hang */
@@ -357,7 +373,6 @@ KTEST(smp, lock_torture)
 			  (unsigned long)lt_counter[k], (unsigned long)sum);
 		KT_EXPECT(t, lt_overlap[k] == 0, "%s: %u overlapping critical sections", names[k],
 			  lt_overlap[k]);
-		KT_EXPECT(t, sum > n, "%s: only %lu sections in total", names[k], (unsigned long)sum);
 		ktest_diag(t, "%s: %lu sections by %u threads on %u CPUs", names[k],
 			   (unsigned long)sum, n, ncpus());
 	}
