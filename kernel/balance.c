@@ -258,9 +258,9 @@ struct runqueue *sched_wake_move(struct runqueue *rq, struct thread *t, unsigned
 	return to;
 }
 
-unsigned sched_select_new_cpu(struct thread *t)
+static unsigned select_new_cpu(struct thread *t)
 {
-	unsigned me = cpu_id();   /* the creator may move meanwhile: a hint */
+	unsigned me = cpu_id();
 	uint64_t allowed = t->affinity & online_mask();
 	if (!allowed)
 		panic("thread %d '%s': no online CPU in its mask %#lx", t->tid, t->name,
@@ -269,6 +269,30 @@ unsigned sched_select_new_cpu(struct thread *t)
 	    __atomic_load_n(&runqueues[me].nr_running, __ATOMIC_RELAXED) == 0)
 		return me;
 	return least_loaded(allowed, me, me);
+}
+
+/* A new thread's mask and t->cpu (its home queue: the creator's CPU, set
+ * in thread_alloc) change only under the home queue's lock, like any
+ * thread's, so the CPU is chosen under it: a sched_set_affinity_mask() on
+ * the newcomer (it is findable by tid already) either comes first and is
+ * obeyed, or finds it in its new queue, runnable, and moves it. */
+struct runqueue *sched_lock_new_rq(struct thread *t, unsigned long *flags)
+{
+	for (;;) {
+		struct runqueue *home = lock_thread_rq(t, flags);
+		unsigned cpu = smp_online_cpus() == 1 ? cpu_id() : select_new_cpu(t);
+		struct runqueue *rq = &runqueues[cpu];
+		if (rq == home)
+			return rq;
+		if (rq_lock_second(home, rq) ||
+		    (t->cpu == (int)rq_cpu(home) && cpu_allowed(t, cpu))) {
+			t->cpu = (int)cpu;       /* under both locks */
+			spin_release(&home->lock);
+			return rq;
+		}
+		spin_release(&rq->lock);          /* home was dropped: choose again */
+		spin_unlock_irqrestore(&home->lock, *flags);
+	}
 }
 
 /* --- balancing -------------------------------------------------------------- */

@@ -543,16 +543,14 @@ again:
 	return woke;
 }
 
-/* New threads go where sched_select_new_cpu() (balance.c) says: a bound
+/* New threads go where sched_lock_new_rq() (balance.c) says: a bound
  * one to its CPU; others to the creator's CPU while nothing waits there,
  * else to the least-loaded CPU their mask allows. */
 void sched_add_new(struct thread *t)
 {
-	int cpu = (int)(smp_online_cpus() == 1 ? cpu_id() : sched_select_new_cpu(t));
-	struct runqueue *rq = &runqueues[cpu];
-	unsigned long f = spin_lock_irqsave(&rq->lock);
-	int ipi = -1;
-	t->cpu = cpu;
+	unsigned long f;
+	struct runqueue *rq = sched_lock_new_rq(t, &f);
+	int cpu = t->cpu, ipi = -1;
 	uint64_t runner = refresh_min_vruntime(rq, (unsigned)cpu);
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;

@@ -224,9 +224,10 @@ void start_slice(struct runqueue *rq, struct thread *t);
  * way and t changed meanwhile: both locks are released then, and the
  * caller starts over. */
 struct runqueue *sched_wake_move(struct runqueue *rq, struct thread *t, unsigned states);
-/* balance.c: the CPU for a thread about to be created (no lock held;
- * more than one CPU online). */
-unsigned sched_select_new_cpu(struct thread *t);
+/* balance.c: lock the queue new thread t joins and set t->cpu to it;
+ * returns with that lock held, interrupts off (flags saved) and
+ * preemption disabled. */
+struct runqueue *sched_lock_new_rq(struct thread *t, unsigned long *flags);
 /* balance.c: the idle loop's pull (interrupts off, no lock held); true if a
  * thread was moved onto this CPU's queue. */
 bool sched_idle_pull(void);

@@ -70,6 +70,9 @@ static struct thread *thread_alloc(const char *name)
 	t->weight = sched_prio_to_weight(PRIO_DEFAULT);
 	wait_queue_init(&t->join_wq, "join");
 	t->parent = percpu_read(current);
+	/* Its home queue until sched_add_new() places it: the queue whose lock
+	 * guards its mask meanwhile (set before the thread is findable). */
+	t->cpu = (int)cpu_id();
 	unsigned long f = spin_lock_irqsave(&thread_list_lock);
 	t->tid = next_tid++;
 	list_add_tail(&t->all_link, &all_threads);
