@@ -39,8 +39,9 @@
  *                             allowed CPU (ties: last CPU, waker's CPU).
  *   new (select_new_cpu)      the creator's CPU while nothing waits there;
  *                             else the least-loaded allowed CPU.
- * Load is the number of threads on a CPU: waiting ones plus the runner,
- * not weighted by priority.
+ * Load is the sum of the weights (sched_prio_to_weight) of the threads on
+ * a CPU, waiting ones plus the runner: two nice-19 threads weigh less than
+ * one at nice 0, and a CPU with only them is the place for the next one.
  *
  * Balancing:
  *   pull  An idle CPU, before it halts (sched_idle_pull(), from the idle
@@ -49,8 +50,10 @@
  *   push  A CPU with threads waiting gets timer interrupts at slice ends
  *         (a CPU running one thread alone gets none). Every
  *         SCHED_BALANCE_NS, sched_tick() calls sched_balance_tick(), which
- *         moves one waiting thread to the least-loaded CPU if that has at
- *         least two threads fewer, and IPIs it. An idle CPU is halted and
+ *         moves one waiting thread to the least-loaded CPU if that narrows
+ *         the gap between their loads (its weight is less than the gap:
+ *         with equal weights, a difference of two threads or more), and
+ *         IPIs it. An idle CPU is halted and
  *         cannot pull later work by itself: the push is what wakes it.
  * Both look at no more than BALANCE_SCAN queued threads for one they may
  * move, starting with the next to run (the heap in pre-order).
@@ -70,13 +73,12 @@ static inline uint64_t online_mask(void)
 	return n >= 64 ? ~0ULL : cpu_bit(n) - 1;
 }
 
-/* Threads on `cpu`: waiting plus running (not the idle thread). Read
- * without that CPU's lock, so only a hint. */
-static inline unsigned rq_load(unsigned cpu)
+/* The load of `cpu`: the weights of its threads, waiting and running (the
+ * idle thread weighs 0, so an idle CPU's load is 0). Read without that
+ * CPU's lock, so only a hint. */
+static inline uint64_t rq_load(unsigned cpu)
 {
-	struct runqueue *rq = &runqueues[cpu];
-	return __atomic_load_n(&rq->nr_running, __ATOMIC_RELAXED) +
-	       (__atomic_load_n(&cpu_list[cpu]->current, __ATOMIC_RELAXED) != rq->idle);
+	return __atomic_load_n(&runqueues[cpu].load, __ATOMIC_RELAXED);
 }
 
 /* Threads waiting on `cpu` behind a running thread (0 if it is idle: a
@@ -93,13 +95,14 @@ static inline unsigned rq_waiting(unsigned cpu)
  * then the lowest number. */
 static unsigned least_loaded(uint64_t allowed, unsigned a, unsigned b)
 {
-	unsigned best = (unsigned)__builtin_ctzll(allowed), best_load = ~0u;
+	unsigned best = (unsigned)__builtin_ctzll(allowed);
+	uint64_t best_load = ~0ULL;
 	if ((allowed >> a) & 1) {
 		best = a;
 		best_load = rq_load(a);
 	}
 	if (b != a && ((allowed >> b) & 1)) {
-		unsigned l = rq_load(b);
+		uint64_t l = rq_load(b);
 		if (l < best_load) {
 			best = b;
 			best_load = l;
@@ -107,7 +110,7 @@ static unsigned least_loaded(uint64_t allowed, unsigned a, unsigned b)
 	}
 	for (uint64_t m = allowed & ~cpu_bit(a) & ~cpu_bit(b); m && best_load; m &= m - 1) {
 		unsigned cpu = (unsigned)__builtin_ctzll(m);
-		unsigned l = rq_load(cpu);
+		uint64_t l = rq_load(cpu);
 		if (l < best_load) {
 			best = cpu;
 			best_load = l;
@@ -170,46 +173,66 @@ static void move_queued(struct runqueue *src, struct runqueue *dst, struct threa
 	dst->migrations++;
 }
 
-typedef bool (*thread_pred)(const struct thread *t, unsigned cpu);
+/* What heap_find() looks for: a thread to take to `cpu`, weighing at
+ * most `max_weight`. */
+struct target {
+	unsigned cpu;
+	uint64_t max_weight;
+};
+typedef bool (*thread_pred)(const struct thread *t, const struct target *to);
+
+/* The thread after n in pre-order of its heap, or NULL. Walks with the
+ * parent links: no stack, whatever the heap's shape. Lock held. */
+static struct thread *heap_next(struct thread *n)
+{
+	if (n->heap_left)          /* (a leftist node without a left child has none) */
+		return n->heap_left;
+	/* A leaf: up to the nearest ancestor whose right subtree is next. */
+	for (;;) {
+		struct thread *p = n->heap_parent;
+		if (!p)
+			return NULL;
+		if (n == p->heap_left && p->heap_right)
+			return p->heap_right;
+		n = p;
+	}
+}
 
 /* The first thread of rq's heap, in pre-order (the root is the next to
- * run), that ok(t, cpu) accepts, looking at no more than `limit`. Lock
- * held. Walks with the parent links: no stack, whatever the heap's shape. */
-static struct thread *heap_find(struct runqueue *rq, thread_pred ok, unsigned cpu, unsigned limit)
+ * run), that ok(t, to) accepts, looking at no more than `limit`. Lock
+ * held. */
+static struct thread *heap_find(struct runqueue *rq, thread_pred ok, const struct target *to,
+				unsigned limit)
 {
-	struct thread *n = rq->heap;
-	while (n && limit--) {
-		if (ok(n, cpu))
+	for (struct thread *n = rq->heap; n && limit--; n = heap_next(n))
+		if (ok(n, to))
 			return n;
-		if (n->heap_left) {          /* (a leftist node without a left child has none) */
-			n = n->heap_left;
-			continue;
-		}
-		/* A leaf: up to the nearest ancestor whose right subtree is next. */
-		for (;;) {
-			struct thread *p = n->heap_parent;
-			if (!p)
-				return NULL;
-			if (n == p->heap_left && p->heap_right) {
-				n = p->heap_right;
-				break;
-			}
-			n = p;
-		}
-	}
 	return NULL;
+}
+
+bool sched_load_check(unsigned cpu, uint64_t *stored, uint64_t *counted)
+{
+	struct runqueue *rq = &runqueues[cpu];
+	unsigned long f = spin_lock_irqsave(&rq->lock);
+	uint64_t sum = cpu_list[cpu]->current->weight;  /* the runner (idle: 0) */
+	for (struct thread *n = rq->heap; n; n = heap_next(n))
+		sum += n->weight;
+	*stored = rq->load;
+	*counted = sum;
+	spin_unlock_irqrestore(&rq->lock, f);
+	return sum == *stored;
 }
 
 /* May balancing take t to `cpu`? (Queued threads are never on a CPU
  * while their queue is locked; the test is a guard.) */
-static bool can_move_to(const struct thread *t, unsigned cpu)
+static bool can_move_to(const struct thread *t, const struct target *to)
 {
-	return !t->on_cpu && cpu_allowed(t, cpu);
+	return !t->on_cpu && cpu_allowed(t, to->cpu) && t->weight <= to->max_weight;
 }
 
-static bool misplaced(const struct thread *t, unsigned cpu)
+static bool misplaced(const struct thread *t, const struct target *here)
 {
-	return !t->on_cpu && !cpu_allowed(t, cpu);
+	return !t->on_cpu && !cpu_allowed(t, here->cpu);
 }
 
 /* --- placement -------------------------------------------------------------- */
@@ -274,8 +297,9 @@ static unsigned select_new_cpu(struct thread *t)
 /* A new thread's mask and t->cpu (its home queue: the creator's CPU, set
  * in thread_alloc) change only under the home queue's lock, like any
  * thread's, so the CPU is chosen under it: a sched_set_affinity_mask() on
- * the newcomer (it is findable by tid already) either comes first and is
- * obeyed, or finds it in its new queue, runnable, and moves it. */
+ * the newcomer (findable in the global thread list from thread_alloc on,
+ * though a process's list has it only once it runs) either comes first and
+ * is obeyed, or finds it in its new queue, runnable, and moves it. */
 struct runqueue *sched_lock_new_rq(struct thread *t, unsigned long *flags)
 {
 	for (;;) {
@@ -319,7 +343,8 @@ bool sched_idle_pull(void)
 		preempt_disable();
 		rq_lock_two(dst, src);
 		if (!dst->nr_running) {
-			struct thread *t = heap_find(src, can_move_to, me, BALANCE_SCAN);
+			struct target to = { me, ~0ULL };
+			struct thread *t = heap_find(src, can_move_to, &to, BALANCE_SCAN);
 			if (t) {
 				move_queued(src, dst, t);
 				moved = true;
@@ -338,24 +363,30 @@ void sched_balance_tick(uint64_t now)
 	struct runqueue *src = &runqueues[me];
 	src->next_balance = now + SCHED_BALANCE_NS;
 	uint64_t tried = cpu_bit(me);
+	const uint64_t lightest = sched_prio_to_weight(PRIO_MAX);
 	for (;;) {
-		unsigned mine = rq_load(me), dst_cpu = ~0u, least = ~0u;
+		uint64_t mine = rq_load(me), least = ~0ULL;
+		unsigned dst_cpu = ~0u;
 		for (unsigned cpu = 0; cpu < n; cpu++) {
-			unsigned l = (tried >> cpu) & 1 ? ~0u : rq_load(cpu);
+			uint64_t l = (tried >> cpu) & 1 ? ~0ULL : rq_load(cpu);
 			if (l < least) {
 				least = l;
 				dst_cpu = cpu;
 			}
 		}
-		if (dst_cpu == ~0u || least + 2 > mine)
-			return;
+		if (dst_cpu == ~0u || least + lightest >= mine)
+			return;             /* no thread could narrow the gap */
 		tried |= cpu_bit(dst_cpu);
 		struct runqueue *dst = &runqueues[dst_cpu];
 		int ipi = -1;
 		bool moved = false;
 		rq_lock_two(src, dst);          /* interrupt context: preemption is off */
-		if (rq_load(dst_cpu) + 2 <= rq_load(me)) {
-			struct thread *t = heap_find(src, can_move_to, dst_cpu, BALANCE_SCAN);
+		if (dst->load < src->load) {
+			/* Moving weight w turns the gap g into |g - 2w|: narrower
+			 * exactly when w < g. With equal weights: a difference
+			 * of two threads or more, never of one. */
+			struct target to = { dst_cpu, src->load - dst->load - 1 };
+			struct thread *t = heap_find(src, can_move_to, &to, BALANCE_SCAN);
 			if (t) {
 				move_queued(src, dst, t);
 				ipi = check_preempt(dst, t);
@@ -381,7 +412,8 @@ void sched_fix_affinity(bool kick)
 	spin_acquire(&rq->lock);
 	rq->affinity_check = false;
 	struct thread *t;
-	while ((t = heap_find(rq, misplaced, me, ~0u))) {
+	struct target here = { me, 0 };
+	while ((t = heap_find(rq, misplaced, &here, ~0u))) {
 		uint64_t allowed = t->affinity & online;
 		if (!allowed)   /* (sched_set_affinity_mask() never stores such a mask) */
 			panic("thread %d '%s': no online CPU in its mask %#lx", t->tid, t->name,

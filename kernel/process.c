@@ -86,12 +86,15 @@ static void *user_thread_main(void *arg)
 	 * a bad address is ignored, as on Linux). */
 	if (us->parent_tid_addr)
 		put_user_u32(us->parent_tid_addr, (uint32_t)t->tid);
-	complete(&us->started);
 
 	spin_lock(&p->lock);
 	list_add_tail(&t->proc_link, &p->threads);
 	bool doomed = p->exiting || !fpu || signal_thread_init(t, mask) < 0;
 	spin_unlock(&p->lock);
+	/* Only now may clone() return: the tid it hands back must already
+	 * name a thread of p for tkill, sched_setaffinity and the like. `us`
+	 * is the creator's: not touched after this. */
+	complete(&us->started);
 
 	/* Become a user thread: from the next switch on, the scheduler loads
 	 * this FS base and FPU state (and the address space) for us. */

@@ -136,6 +136,7 @@ void heap_remove(struct runqueue *rq, struct thread *t)
 	}
 	make_node(t);
 	set_nr_running(rq, rq->nr_running - 1);
+	add_load(rq, -(int64_t)t->weight);
 }
 
 /* The running thread `prev` goes back in the queue and the first thread
@@ -410,6 +411,7 @@ static __attribute__((noinline)) void schedule_general(struct thread *prev,
 			c->after_switch |= AFTER_SWITCH_REAP;
 		if (prev->idle)
 			prev->state = THREAD_RUNNABLE; /* idle is never queued, but is ready */
+		add_load(rq, -(int64_t)prev->weight);  /* leaves the CPU (idle: 0) */
 		next = dequeue_min(rq);
 		if (!next)
 			next = rq->idle;
@@ -480,6 +482,7 @@ static inline __attribute__((always_inline)) void __schedule(enum sched_mode mod
 		}
 		rq->heap = NULL;
 		set_nr_running(rq, 0);
+		add_load(rq, -(int64_t)prev->weight);
 		next = top;
 	}
 	run_next(c, rq, prev, next, now);
@@ -605,6 +608,11 @@ void sched_set_weight(struct thread *t, int prio, uint32_t weight)
 {
 	unsigned long f;
 	struct runqueue *rq = lock_thread_rq(t, &f);
+	/* Counted in rq->load while queued or running there (a thread not
+	 * yet placed is neither: it is RUNNING by its zeroed state, but no
+	 * CPU's current). */
+	if (t->state == THREAD_RUNNABLE || cpu_list[rq_cpu(rq)]->current == t)
+		add_load(rq, (int64_t)weight - (int64_t)t->weight);
 	t->prio = prio;
 	t->weight = weight;
 	spin_unlock_irqrestore(&rq->lock, f);
@@ -669,6 +677,7 @@ void sched_get_stats(unsigned cpu, struct sched_stats *out)
 	out->idle_ns = rq->idle_ns;
 	out->migrations = rq->migrations;
 	out->nr_running = rq->nr_running;
+	out->load = rq->load;
 	/* The running thread: it cannot be freed while it is current (on_cpu). */
 	struct thread *curr = cpu_list[cpu]->current;
 	uint64_t now = clock_monotonic_ns();
@@ -715,6 +724,7 @@ void sched_init_cpu(struct thread *boot, struct thread *idle)
 	percpu_set_kernel_stack(boot->stack.top);
 	idle->idle = true;
 	idle->weight = 0;          /* charge() counts its time as idle time */
+	rq->load = boot->weight;   /* 0 on an AP: there boot is idle */
 	idle->heap_rank = boot->heap_rank = 1; /* outside the heap: see make_node() */
 	rq->next_balance = clock_monotonic_ns();
 	idle->cpu = (int)cpu_id();

@@ -24,6 +24,8 @@ struct __attribute__((aligned(128))) runqueue {
 	spinlock_t lock;
 	struct thread *heap;          /* runnable threads, not counting `curr` */
 	unsigned nr_running;          /* threads in the heap (read unlocked by balancing) */
+	uint64_t load;                /* weights of the threads on this CPU, the heap's and
+				       * the runner's (idle weighs 0); read unlocked */
 	uint64_t slice;               /* slice length for nr_running; SLICE_NONE when alone */
 	uint64_t min_vruntime;        /* never decreases; floor for wakers */
 	uint64_t seq;
@@ -50,6 +52,15 @@ static inline uint64_t cpu_bit(unsigned cpu) { return 1ULL << cpu; }
 static inline bool cpu_allowed(const struct thread *t, unsigned cpu)
 {
 	return (__atomic_load_n(&t->affinity, __ATOMIC_RELAXED) >> cpu) & 1;
+}
+
+/* A thread joins (+weight) or leaves (-weight) this CPU: enqueued from
+ * elsewhere, taken out to another queue, or the runner going to sleep or
+ * exiting. Preemption and yield only swap runner and waiter: no change.
+ * Run-queue lock held. */
+static inline void add_load(struct runqueue *rq, int64_t delta)
+{
+	__atomic_store_n(&rq->load, rq->load + (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
 /* The slice changes only when the number of waiting threads does. */
@@ -119,6 +130,7 @@ static inline void enqueue(struct runqueue *rq, struct thread *t)
 	t->heap_seq = rq->seq++;
 	rq->heap = heap_merge(rq->heap, t);   /* a root stays a root: parent NULL */
 	set_nr_running(rq, rq->nr_running + 1);
+	add_load(rq, t->weight);
 }
 
 /* Take any queued thread out of rq's heap (balance.c). */

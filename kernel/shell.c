@@ -146,8 +146,8 @@ static void cmd_bt(const char *args)
 static void cmd_cpus(const char *args)
 {
 	(void)args;
-	kprintf("CPU APIC  STATE   RUNQ CURRENT                  IDLE(ms)  INTERRUPTS   SWITCHES "
-		"PREEMPTS  MIGR-IN\n");
+	kprintf("CPU APIC  STATE   RUNQ   LOAD CURRENT                  IDLE(ms)  INTERRUPTS   "
+		"SWITCHES PREEMPTS  MIGR-IN\n");
 	for (unsigned i = 0; i < smp_boot_ncpus; i++) {
 		const struct cpu_boot_info *bi = &smp_boot_info[i];
 		if (bi->state != CPU_BOOT_ONLINE) {
@@ -161,8 +161,9 @@ static void cmd_cpus(const char *args)
 		sched_get_stats(cpu, &st);
 		char cur[40];
 		snprintf(cur, sizeof cur, "%d %s", st.curr_tid, st.curr_name);
-		kprintf("%3u %4u  online %5u %-24s %8lu %11lu %10lu %8lu %8lu\n", cpu, bi->apic_id,
-			st.nr_running, cur, (unsigned long)(st.idle_ns / NSEC_PER_MSEC),
+		kprintf("%3u %4u  online %5u %6lu %-24s %8lu %11lu %10lu %8lu %8lu\n", cpu,
+			bi->apic_id, st.nr_running, (unsigned long)st.load, cur,
+			(unsigned long)(st.idle_ns / NSEC_PER_MSEC),
 			(unsigned long)cpu_list[cpu]->irq_count, (unsigned long)st.switches,
 			(unsigned long)st.preemptions, (unsigned long)st.migrations);
 	}

@@ -60,7 +60,9 @@ static uint64_t nthreads;
 static const char *const state_names[] = { "running", "runnable", "sleep", "sleep-D",
 					   "zombie", "dead" };
 
-static struct thread *thread_alloc(const char *name)
+/* A thread with its name, priority and CPU mask, findable (all_threads)
+ * from return on. */
+static struct thread *thread_alloc(const char *name, uint64_t affinity)
 {
 	struct thread *t = kzalloc(sizeof *t);
 	if (!t)
@@ -70,6 +72,7 @@ static struct thread *thread_alloc(const char *name)
 	t->weight = sched_prio_to_weight(PRIO_DEFAULT);
 	wait_queue_init(&t->join_wq, "join");
 	t->parent = percpu_read(current);
+	t->affinity = affinity;
 	/* Its home queue until sched_add_new() places it: the queue whose lock
 	 * guards its mask meanwhile (set before the thread is findable). */
 	t->cpu = (int)cpu_id();
@@ -111,7 +114,8 @@ static void build_first_frame(struct thread *t, thread_fn fn, void *arg)
 static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached,
 			     int cpu)
 {
-	struct thread *t = thread_alloc(name);
+	/* Bound to `cpu`, or the creator's mask (Linux's rule for clone()). */
+	struct thread *t = thread_alloc(name, cpu >= 0 ? (uint64_t)1 << cpu : current()->affinity);
 	if (!t)
 		return NULL;
 	if (kstack_alloc(&t->stack, KSTACK_PAGES) < 0) {
@@ -119,8 +123,6 @@ static struct thread *create(thread_fn fn, void *arg, const char *name, bool det
 		return NULL;
 	}
 	t->detached = detached;
-	/* Bound to `cpu`, or the creator's mask (Linux's rule for clone()). */
-	t->affinity = cpu >= 0 ? (uint64_t)1 << cpu : current()->affinity;
 	build_first_frame(t, fn, arg);
 	sched_add_new(t);
 	return t;

@@ -174,7 +174,7 @@ static void nmi_handle(struct trap_frame *f)
 {
 	struct percpu *c = this_cpu();
 	if (panic_in_progress() && panic_cpu() != (int)c->cpu_id)
-		panic_stop_cpu(f);        /* another CPU panicked: report and stop here */
+		panic_stop_cpu(f);        /* another CPU panicked: hand it our frame, stop */
 	c->in_nmi++;
 	c->nmi_count++;
 	c->nmi_last_rsp = (uint64_t)__builtin_frame_address(0);

@@ -11,8 +11,8 @@ __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...)
 /* The same, for a trap: the report shows the trapped frame. */
 __attribute__((noreturn)) void panic_trap(const struct trap_frame *f, const char *why);
 
-/* NMI on a CPU while another CPU panics: print this CPU's registers line
- * and backtrace (serialised with the other stopped CPUs), then halt. */
+/* NMI on a CPU while another CPU panics: publish this CPU's frame for the
+ * panicking CPU to report, then halt with NMIs blocked. */
 __attribute__((noreturn)) void panic_stop_cpu(const struct trap_frame *f);
 
 /* true once any CPU has started to panic (NMI handlers then halt). */

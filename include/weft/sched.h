@@ -37,10 +37,15 @@ struct sched_stats {
 	uint64_t switches, preemptions, idle_ns;
 	uint64_t migrations;                  /* threads moved onto this CPU from another */
 	unsigned nr_running;                  /* waiting in the queue, not counting the runner */
+	uint64_t load;                        /* weights of those and the runner (balancing) */
 	int curr_tid;                         /* the thread running there now */
 	char curr_name[THREAD_NAME_LEN];
 };
 void sched_get_stats(unsigned cpu, struct sched_stats *out);
+/* Test support: CPU `cpu`'s load (the sum of the weights of its threads,
+ * kept as they come and go) against the sum counted now from its queue and
+ * runner; true if they agree. */
+bool sched_load_check(unsigned cpu, uint64_t *stored, uint64_t *counted);
 
 /* Let t run only on the CPUs in `mask` (bit n = CPU n; CPUs that are not
  * online are kept in the mask but ignored). -EINVAL if no online CPU is in

@@ -12,10 +12,23 @@
 #include <weft/kmalloc.h>
 #include <weft/pmm.h>
 #include <weft/thread.h>
+#include <weft/smp.h>
+#include <weft/ktest.h>
 
 #define MS(x) ((uint64_t)(x) * NSEC_PER_MSEC)
 
 static inline uint64_t now_ns(void) { return clock_monotonic_ns(); }
+
+static inline unsigned ncpus(void) { return smp_online_cpus(); }
+
+/* Skip the test (true: go on) unless at least n CPUs are online. */
+static inline bool need_cpus(struct ktest_ctx *t, unsigned n)
+{
+	if (ncpus() >= n)
+		return true;
+	ktest_skip(t, n == 2 ? "needs 2 CPUs" : "needs more CPUs");
+	return false;
+}
 
 /* Wait for `n` complete()s of `done`, all within timeout_ns from now.
  * Returns how many arrived. */

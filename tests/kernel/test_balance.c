@@ -34,16 +34,6 @@
 uint64_t regs_test_run(uint64_t seed, uint64_t iterations, void (*fn)(void *), void *arg,
 		       uint64_t spin);
 
-static unsigned ncpus(void) { return smp_online_cpus(); }
-
-static bool need_cpus(struct ktest_ctx *t, unsigned n)
-{
-	if (ncpus() >= n)
-		return true;
-	ktest_skip(t, n == 2 ? "needs 2 CPUs" : "needs more CPUs");
-	return false;
-}
-
 static uint64_t all_cpus(void) { return ncpus() >= 64 ? ~0ULL : (1ULL << ncpus()) - 1; }
 
 static uint64_t total_migrations(void)

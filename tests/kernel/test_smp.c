@@ -38,16 +38,6 @@
 #include "ktest_helpers.h"
 #include "pingpong.h"
 
-static unsigned ncpus(void) { return smp_online_cpus(); }
-
-static bool need_cpus(struct ktest_ctx *t, unsigned n)
-{
-	if (ncpus() >= n)
-		return true;
-	ktest_skip(t, n == 2 ? "needs 2 CPUs" : "needs more CPUs");
-	return false;
-}
-
 /* ============================================================================
  * smp_boot.all_cpus_online, smp.all_cpus_online: as many CPUs as QEMU's
  * -smp gave (the MADT), capped by smp=/maxcpus=/nosmp; each with its own

@@ -35,14 +35,6 @@
 
 #define VA 0x400000ULL
 
-static bool need_cpus(struct ktest_ctx *t, unsigned n)
-{
-	if (smp_online_cpus() >= n)
-		return true;
-	ktest_skip(t, "needs 2 CPUs");
-	return false;
-}
-
 /* The calling kernel thread uses mm as a user thread would: every switch
  * to it loads mm, and shootdowns flush rather than unload it. */
 static void adopt_mm(struct mm *mm)
