@@ -2,17 +2,20 @@
  * alive at once, each with its own thread ID, pthread_self and return
  * value; the process ID is shared; join collects exactly what each thread
  * returned; detached threads (which unmap their own stack on exit) come
- * and go; a thread can create and join threads of its own. */
+ * and go; a thread can create and join threads of its own; the thread ID
+ * clone() returns names a thread of the process at once. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "tap.h"
 
 #define NTHREADS 100
+#define FUTEX_WAIT 0   /* <linux/futex.h>: musl-gcc has no kernel headers */
 #define NDETACHED 20
 
 struct slot {
@@ -73,9 +76,54 @@ static void *parent(void *arg)
 	return (void *)sum;
 }
 
+/* A bare clone() thread (no TLS of its own: it touches nothing but these
+ * words) that waits to be released, then exits; the kernel clears *ctid
+ * and wakes its futex when it is gone. */
+static volatile int released;
+static char bare_stack[16384] __attribute__((aligned(16)));
+
+static int bare(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&released, __ATOMIC_ACQUIRE))
+		;
+	return 0;
+}
+
+/* clone() returns the new thread's ID: it must already name a thread of
+ * this process (as on Linux), not only once the thread has run a while. */
+static int tid_usable_at_once(void)
+{
+	const int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			  CLONE_SYSVSEM | CLONE_CHILD_CLEARTID;
+	static volatile pid_t ctid;
+	int good = 0;
+	for (int i = 0; i < 200; i++) {
+		released = 0;
+		ctid = -1;
+		pid_t tid = clone(bare, bare_stack + sizeof bare_stack, flags, NULL, NULL, NULL,
+				  &ctid);
+		if (tid <= 0)
+			break;
+		cpu_set_t set;
+		long k = syscall(SYS_tgkill, getpid(), tid, 0);
+		long a = syscall(SYS_sched_getaffinity, tid, sizeof set, &set);
+		__atomic_store_n(&released, 1, __ATOMIC_RELEASE);
+		for (pid_t v; (v = ctid) != 0;)
+			syscall(SYS_futex, &ctid, FUTEX_WAIT, v, NULL, NULL, 0);
+		if (k != 0 || a <= 0) {
+			diag("clone() returned %d: tgkill(0) gave %ld, sched_getaffinity %ld", tid,
+			     k, a);
+			break;
+		}
+		good++;
+	}
+	return good;
+}
+
 int main(void)
 {
-	plan(12);
+	plan(13);
 	pid_t main_tid = gettid_raw(), pid = getpid();
 	ok(main_tid == pid, "the main thread's TID is the process ID (%d)", pid);
 
@@ -164,5 +212,9 @@ int main(void)
 		cycles++;
 	}
 	ok(cycles == 200, "200 create/join cycles in a row (%d)", cycles);
+
+	int usable = tid_usable_at_once();
+	ok(usable == 200, "the tid clone() returns answers tgkill and sched_getaffinity at once (%d of 200)",
+	   usable);
 	return done();
 }
