@@ -194,7 +194,8 @@ struct raw_owner {
 	void *entry;            /* its one robust-list entry: the next pointer */
 	unsigned word;
 	int robust;
-	volatile int locked, go;
+	volatile int locked;
+	int go;                 /* set, then woken (FUTEX_WAKE_PRIVATE), to let it exit */
 	int exited;             /* CLONE_CHILD_CLEARTID: 0 once it is gone */
 	pid_t tid;
 	char *stack;
@@ -213,8 +214,8 @@ static int raw_owner_main(void *arg)
 	}
 	__atomic_store_n(&o->word, (unsigned)o->tid, __ATOMIC_SEQ_CST);   /* locked: 0 -> TID */
 	o->locked = 1;
-	while (!o->go)
-		raw_syscall(SYS_sched_yield, 0, 0, 0, 0, 0);
+	while (!__atomic_load_n(&o->go, __ATOMIC_SEQ_CST))   /* sleeps: no spinning thread */
+		futex_op((unsigned *)&o->go, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, NULL);
 	raw_syscall(SYS_exit, 0, 0, 0, 0, 0);
 	return 0;
 }
@@ -229,14 +230,15 @@ static void owner_start(struct raw_owner *o, int robust)
 		      CLONE_CHILD_CLEARTID,
 	      o, NULL, NULL, &o->exited);
 	while (!o->locked)
-		sched_yield();
+		sleep_ms(1);
 }
 
 /* Let the owner exit; return once the kernel cleared its tid word (a
  * shared-futex wake, as CLONE_CHILD_CLEARTID's is). */
 static void owner_finish(struct raw_owner *o)
 {
-	o->go = 1;
+	__atomic_store_n(&o->go, 1, __ATOMIC_SEQ_CST);
+	futex_op((unsigned *)&o->go, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL);
 	int v;
 	while ((v = __atomic_load_n(&o->exited, __ATOMIC_SEQ_CST)) != 0)
 		futex_op((unsigned *)&o->exited, FUTEX_WAIT, (unsigned)v, NULL);
