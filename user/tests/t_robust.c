@@ -15,7 +15,8 @@
  *     the lock, the word becoming its TID | OWNER_DIED | WAITERS; once the
  *     owner is gone a robust word is OWNER_DIED (taken by the next
  *     FUTEX_LOCK_PI, OWNER_DIED kept), a non-robust one still names the
- *     dead TID and FUTEX_LOCK_PI fails with ESRCH;
+ *     dead TID and FUTEX_LOCK_PI fails with ESRCH (also with OWNER_DIED
+ *     set beside that TID);
  *   - FUTEX_LOCK_PI / FUTEX_TRYLOCK_PI on a word naming no thread: ESRCH,
  *     having set FUTEX_WAITERS in the word on the way (Linux does); on a
  *     live owner's word FUTEX_TRYLOCK_PI sets it too and fails with EAGAIN.
@@ -380,10 +381,18 @@ static void raw_pi_case(int robust, int private, int before)
 			   w1 == ((unsigned)gettid_raw() | FUTEX_OWNER_DIED),
 		   "PI robust (%s), locker after the owner died: the word was OWNER_DIED (%#x), "
 		   "FUTEX_LOCK_PI takes it (%ld), OWNER_DIED kept (%#x)", kind, w0, r, w1);
-	else
-		ok(w0 == (unsigned)dead && r == -ESRCH && w1 == (w0 | FUTEX_WAITERS),
+	else {
+		/* The same with OWNER_DIED beside the dead TID. */
+		unsigned d0 = (unsigned)dead | FUTEX_OWNER_DIED;
+		__atomic_store_n(&o.word, d0, __ATOMIC_SEQ_CST);
+		long r2 = futex_op(&o.word, op, 0, NULL);
+		unsigned d1 = load(&o.word);
+		ok(w0 == (unsigned)dead && r == -ESRCH && w1 == (w0 | FUTEX_WAITERS) && r2 == -ESRCH &&
+			   d1 == (d0 | FUTEX_WAITERS),
 		   "PI non-robust (%s), locker after the owner died: the word still names it (%#x), "
-		   "FUTEX_LOCK_PI fails with ESRCH (%ld), having set WAITERS (%#x)", kind, w0, r, w1);
+		   "FUTEX_LOCK_PI fails with ESRCH (%ld), having set WAITERS (%#x); also with "
+		   "OWNER_DIED (%ld, %#x)", kind, w0, r, w1, r2, d1);
+	}
 	__atomic_store_n(&o.word, 0, __ATOMIC_SEQ_CST);
 }
 
