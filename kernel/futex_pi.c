@@ -380,7 +380,9 @@ static void hand_over_bucket(struct futex_bucket *b, struct thread *dead)
 
 void futex_exit(struct thread *t)
 {
-	BUG_ON(t != current() || !t->mm);
+	BUG_ON(t != current());
+	if (!t->mm)
+		return;   /* never became a user thread: no futex can name it */
 	exit_robust_list(t);
 	/* Then no lock waits for us any more; see pi_waiting for the order. */
 	__atomic_store_n(&t->futex_exited, true, __ATOMIC_SEQ_CST);
