@@ -1,6 +1,7 @@
 /*
- * futex.c - futex waiting and waking, requeue, priority-inheritance locks
- * and robust lists, with Linux's operations and results.
+ * futex.c - futex waiting and waking, requeue and the system call, with
+ * Linux's operations and results. Priority-inheritance locks and robust
+ * lists are in kernel/futex_pi.c; the queues both use in futex_queue.h.
  *
  * Waiters hang in one of 64 hash buckets, keyed by (address space, user
  * address); a bucket's spinlock guards its list and the waiters' `woken`
@@ -21,8 +22,10 @@
 #include <weft/printk.h>
 #include <weft/paging.h>
 #include <weft/vm.h>
+#include <weft/panic.h>
 #include <arch/memlayout.h>
 #include <arch/cpu.h>
+#include "futex_queue.h"
 
 #define FUTEX_WAIT          0
 #define FUTEX_WAKE          1
@@ -35,37 +38,15 @@
 #define FUTEX_WAKE_BITSET   10
 #define FUTEX_PRIVATE_FLAG  128
 #define FUTEX_CLOCK_REALTIME 256
-#define FUTEX_BITSET_ANY    0xffffffffu
 
-#define FUTEX_WAITERS    0x80000000u
-#define FUTEX_OWNER_DIED 0x40000000u
-#define FUTEX_TID_MASK   0x3fffffffu
-
-#define NBUCKETS 64
-
-struct futex_waiter {
-	struct list_head link;
-	struct mm *mm;
-	uint64_t uaddr;
-	uint32_t bitset;
-	struct thread *t;
-	struct bucket *b;       /* the bucket it hangs in (requeue moves it) */
-	uint32_t val;           /* FUTEX_WAIT: the value it saw (for futex_dump) */
-	bool woken;
-	bool pi;
-};
-
-struct bucket {
-	spinlock_t lock;
-	struct list_head waiters;
-};
+#define NBUCKETS FUTEX_NBUCKETS
 
 /* Lock the bucket w hangs in now: requeue may move it between our read of
  * w->b and the lock, so check again once locked. */
-static struct bucket *lock_waiter_bucket(struct futex_waiter *w, unsigned long *flags)
+static struct futex_bucket *lock_waiter_bucket(struct futex_waiter *w, unsigned long *flags)
 {
 	for (;;) {
-		struct bucket *b = __atomic_load_n(&w->b, __ATOMIC_ACQUIRE);
+		struct futex_bucket *b = __atomic_load_n(&w->b, __ATOMIC_ACQUIRE);
 		*flags = spin_lock_irqsave(&b->lock);
 		if (__atomic_load_n(&w->b, __ATOMIC_ACQUIRE) == b)
 			return b;
@@ -73,10 +54,16 @@ static struct bucket *lock_waiter_bucket(struct futex_waiter *w, unsigned long *
 	}
 }
 
-static struct bucket buckets[NBUCKETS];
+static struct futex_bucket buckets[NBUCKETS];
 static bool buckets_ready;
 
-static struct bucket *bucket_of(struct mm *mm, uint64_t uaddr)
+struct futex_bucket *futex_bucket_nr(unsigned i)
+{
+	BUG_ON(i >= NBUCKETS || !__atomic_load_n(&buckets_ready, __ATOMIC_ACQUIRE));
+	return &buckets[i];
+}
+
+struct futex_bucket *futex_bucket_of(struct mm *mm, uint64_t uaddr)
 {
 	if (!__atomic_load_n(&buckets_ready, __ATOMIC_ACQUIRE)) {
 		/* First use happens in a user thread, long after boot's single
@@ -102,8 +89,7 @@ static struct bucket *bucket_of(struct mm *mm, uint64_t uaddr)
 /* Read the futex word under a bucket lock; -EFAULT if not resident now. */
 static int read_word_atomic(uint64_t uaddr, uint32_t *val) { return get_user_u32(val, uaddr); }
 
-/* Fault the word in (no lock held): 0, or -EFAULT for a bad address. */
-static int fault_in_word(uint64_t uaddr, bool write)
+int futex_fault_in_word(uint64_t uaddr, bool write)
 {
 	uint32_t v;
 	if (get_user_u32(&v, uaddr) < 0)
@@ -111,11 +97,9 @@ static int fault_in_word(uint64_t uaddr, bool write)
 	return write ? user_cmpxchg32(uaddr, &v, v) : 0;
 }
 
-/* Lock b and read the futex word: 0 with the lock held and *val set, or
- * -EFAULT (lock not held). A word that is not resident cannot be faulted
- * in under the spinlock: drop it, fault the page in (write: for words we
- * will cmpxchg), and try again. */
-static int lock_and_read(struct bucket *b, uint64_t uaddr, bool write, uint32_t *val,
+/* A word that is not resident cannot be faulted in under the spinlock:
+ * drop it, fault the page in, and try again. */
+int futex_lock_and_read(struct futex_bucket *b, uint64_t uaddr, bool write, uint32_t *val,
 			 unsigned long *flags)
 {
 	for (;;) {
@@ -123,12 +107,12 @@ static int lock_and_read(struct bucket *b, uint64_t uaddr, bool write, uint32_t 
 		if (read_word_atomic(uaddr, val) == 0)
 			return 0;
 		spin_unlock_irqrestore(&b->lock, *flags);
-		if (fault_in_word(uaddr, write) < 0)
+		if (futex_fault_in_word(uaddr, write) < 0)
 			return -EFAULT;
 	}
 }
 
-static void wake_waiter(struct futex_waiter *w)
+void futex_wake_waiter(struct futex_waiter *w)
 {
 	list_del(&w->link);
 	w->woken = true;
@@ -148,9 +132,7 @@ static void timeout_fn(struct timer *tm)
 	wake_up_thread(c->t, 1u << THREAD_INTERRUPTIBLE);
 }
 
-/* Sleep on w (queued, state set) until woken, the deadline (0 = none)
- * passes, or a signal. Returns 0 if woken. Bucket lock not held. */
-static int sleep_on(struct futex_waiter *w, uint64_t deadline)
+int futex_sleep_on(struct futex_waiter *w, uint64_t deadline)
 {
 	struct thread *t = current();
 	struct timeout_ctx tc = { .t = t, .fired = false };
@@ -163,7 +145,7 @@ static int sleep_on(struct futex_waiter *w, uint64_t deadline)
 	if (deadline)
 		timer_cancel(&tc.timer);
 	unsigned long f;
-	struct bucket *b = lock_waiter_bucket(w, &f);
+	struct futex_bucket *b = lock_waiter_bucket(w, &f);
 	bool woken = w->woken;
 	if (!woken)
 		list_del(&w->link);
@@ -195,19 +177,20 @@ static int64_t deadline_of(uint64_t uts, bool absolute, bool realtime)
 	return ns > off ? (int64_t)(ns - off) : 1;
 }
 
-static long futex_wait(uint64_t uaddr, uint32_t val, int64_t deadline, uint32_t bitset)
+static long futex_wait(uint64_t uaddr, bool shared, uint32_t val, int64_t deadline,
+		       uint32_t bitset)
 {
 	struct thread *t = current();
 	struct mm *mm = t->mm;
 	if (!bitset)
 		return -EINVAL;
-	struct bucket *b = bucket_of(mm, uaddr);
+	struct futex_bucket *b = futex_bucket_of(mm, uaddr);
 	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = bitset, .t = t, .b = b,
-				  .val = val };
+				  .val = val, .shared = shared };
 	for (;;) {
 		unsigned long f;
 		uint32_t cur;
-		if (lock_and_read(b, uaddr, false, &cur, &f) < 0)
+		if (futex_lock_and_read(b, uaddr, false, &cur, &f) < 0)
 			return -EFAULT;
 		if (cur != val) {
 			spin_unlock_irqrestore(&b->lock, f);
@@ -218,12 +201,13 @@ static long futex_wait(uint64_t uaddr, uint32_t val, int64_t deadline, uint32_t 
 		spin_unlock_irqrestore(&b->lock, f);
 		break;
 	}
-	int r = sleep_on(&w, (uint64_t)deadline);
+	int r = futex_sleep_on(&w, (uint64_t)deadline);
 	/* Timed waits are not restarted with the whole timeout again. */
 	return r == -ERESTARTSYS && deadline ? -EINTR : r;
 }
 
-static int wake_locked(struct bucket *b, struct mm *mm, uint64_t uaddr, int n, uint32_t bitset)
+static int wake_locked(struct futex_bucket *b, struct mm *mm, uint64_t uaddr, bool shared, int n,
+		       uint32_t bitset)
 {
 	int woken = 0;
 	struct list_head *pos, *tmp;
@@ -231,21 +215,21 @@ static int wake_locked(struct bucket *b, struct mm *mm, uint64_t uaddr, int n, u
 		struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
 		if (woken >= n)
 			break;
-		if (w->mm == mm && w->uaddr == uaddr && (w->bitset & bitset) && !w->pi) {
-			wake_waiter(w);
+		if (futex_waiter_is(w, mm, uaddr, shared) && (w->bitset & bitset) && !w->pi) {
+			futex_wake_waiter(w);
 			woken++;
 		}
 	}
 	return woken;
 }
 
-static long futex_wake(struct mm *mm, uint64_t uaddr, int n, uint32_t bitset)
+long futex_wake_key(struct mm *mm, uint64_t uaddr, bool shared, int n, uint32_t bitset)
 {
 	if (!bitset)
 		return -EINVAL;
-	struct bucket *b = bucket_of(mm, uaddr);
+	struct futex_bucket *b = futex_bucket_of(mm, uaddr);
 	unsigned long f = spin_lock_irqsave(&b->lock);
-	int r = wake_locked(b, mm, uaddr, n, bitset);
+	int r = wake_locked(b, mm, uaddr, shared, n, bitset);
 	spin_unlock_irqrestore(&b->lock, f);
 	return r;
 }
@@ -253,10 +237,10 @@ static long futex_wake(struct mm *mm, uint64_t uaddr, int n, uint32_t bitset)
 int futex_wake_address(uint64_t uaddr, int n)
 {
 	struct mm *mm = current()->mm;
-	return mm ? (int)futex_wake(mm, uaddr, n, FUTEX_BITSET_ANY) : 0;
+	return mm ? (int)futex_wake_key(mm, uaddr, true, n, FUTEX_BITSET_ANY) : 0;
 }
 
-static void lock_two(struct bucket *a, struct bucket *b)
+static void lock_two(struct futex_bucket *a, struct futex_bucket *b)
 {
 	if (a == b) {
 		spin_acquire(&a->lock);
@@ -269,22 +253,22 @@ static void lock_two(struct bucket *a, struct bucket *b)
 	}
 }
 
-static void unlock_two(struct bucket *a, struct bucket *b)
+static void unlock_two(struct futex_bucket *a, struct futex_bucket *b)
 {
 	spin_release(&a->lock);
 	if (a != b)
 		spin_release(&b->lock);
 }
 
-static long futex_requeue(uint64_t uaddr, uint64_t uaddr2, int nwake, int nmove, bool cmp,
-			  uint32_t val3)
+static long futex_requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake, int nmove,
+			  bool cmp, uint32_t val3)
 {
 	struct mm *mm = current()->mm;
 	if (nwake < 0 || nmove < 0)
 		return -EINVAL;
 	if (!access_ok(uaddr2, 4) || (uaddr2 & 3))
 		return -EFAULT;
-	struct bucket *b1 = bucket_of(mm, uaddr), *b2 = bucket_of(mm, uaddr2);
+	struct futex_bucket *b1 = futex_bucket_of(mm, uaddr), *b2 = futex_bucket_of(mm, uaddr2);
 	for (;;) {
 		unsigned long f = local_irq_save();
 		preempt_disable();
@@ -295,7 +279,7 @@ static long futex_requeue(uint64_t uaddr, uint64_t uaddr2, int nwake, int nmove,
 				unlock_two(b1, b2);
 				preempt_enable_no_resched();
 				local_irq_restore(f);
-				if (fault_in_word(uaddr, false) < 0)
+				if (futex_fault_in_word(uaddr, false) < 0)
 					return -EFAULT;
 				continue;
 			}
@@ -306,13 +290,13 @@ static long futex_requeue(uint64_t uaddr, uint64_t uaddr2, int nwake, int nmove,
 				return -EAGAIN;
 			}
 		}
-		int done = wake_locked(b1, mm, uaddr, nwake, FUTEX_BITSET_ANY), moved = 0;
+		int done = wake_locked(b1, mm, uaddr, shared, nwake, FUTEX_BITSET_ANY), moved = 0;
 		struct list_head *pos, *tmp;
 		list_for_each_safe(pos, tmp, &b1->waiters) {
 			struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
 			if (moved >= nmove)
 				break;
-			if (w->mm == mm && w->uaddr == uaddr && !w->pi) {
+			if (futex_waiter_is(w, mm, uaddr, shared) && !w->pi) {
 				list_del(&w->link);
 				w->uaddr = uaddr2;
 				__atomic_store_n(&w->b, b2, __ATOMIC_RELEASE);
@@ -327,155 +311,6 @@ static long futex_requeue(uint64_t uaddr, uint64_t uaddr2, int nwake, int nmove,
 	}
 }
 
-/* --- priority-inheritance locks ------------------------------------------------
- *
- * The word holds the owner's TID, FUTEX_WAITERS when someone sleeps on it.
- * Unlock hands the lock straight to the first waiter (its TID goes into
- * the word) so no thread can barge in. While it waits, a waiter lends
- * its priority to the owner (thread_set_priority on the owner when the
- * waiter's is higher); the owner gets its own back at unlock.
- */
-
-static struct thread *thread_by_tid(struct process *p, uint32_t tid)
-{
-	struct list_head *pos;
-	list_for_each(pos, &p->threads) {
-		struct thread *t = container_of(pos, struct thread, proc_link);
-		if ((uint32_t)t->tid == tid)
-			return t;
-	}
-	return NULL;
-}
-
-static void boost_owner(uint32_t owner_tid)
-{
-	struct thread *me = current();
-	struct process *p = me->proc;
-	unsigned long f = spin_lock_irqsave(&p->lock);
-	struct thread *o = thread_by_tid(p, owner_tid);
-	if (o && me->prio < o->prio) {
-		if (!o->pi_boosted) {
-			o->pi_saved_prio = o->prio;
-			o->pi_boosted = true;
-		}
-		thread_set_priority(o, me->prio);
-	}
-	spin_unlock_irqrestore(&p->lock, f);
-}
-
-static void unboost_self(void)
-{
-	struct thread *me = current();
-	if (me->pi_boosted) {
-		me->pi_boosted = false;
-		thread_set_priority(me, me->pi_saved_prio);
-	}
-}
-
-static long futex_lock_pi(uint64_t uaddr, int64_t deadline, bool try_only)
-{
-	struct thread *t = current();
-	struct mm *mm = t->mm;
-	uint32_t tid = (uint32_t)t->tid;
-	if ((uaddr & 3) || !access_ok(uaddr, 4))
-		return -EFAULT;
-	struct bucket *b = bucket_of(mm, uaddr);
-	struct futex_waiter w = { .mm = mm, .uaddr = uaddr, .bitset = FUTEX_BITSET_ANY, .t = t,
-				  .b = b, .pi = true };
-	for (;;) {
-		unsigned long f;
-		uint32_t cur;
-		if (lock_and_read(b, uaddr, true, &cur, &f) < 0)
-			return -EFAULT;
-		uint32_t owner = cur & FUTEX_TID_MASK;
-		if (owner == tid) {
-			spin_unlock_irqrestore(&b->lock, f);
-			return -EDEADLK;
-		}
-		if (owner == 0) {
-			/* Free (maybe its owner died): take it. */
-			uint32_t want = tid | (cur & FUTEX_WAITERS), seen = cur;
-			int r = user_cmpxchg32(uaddr, &seen, want);
-			spin_unlock_irqrestore(&b->lock, f);
-			if (r < 0)
-				return -EFAULT;
-			if (seen == cur)
-				return 0;
-			continue;
-		}
-		if (try_only) {
-			spin_unlock_irqrestore(&b->lock, f);
-			return -EAGAIN;
-		}
-		if (!(cur & FUTEX_WAITERS)) {
-			uint32_t seen = cur;
-			int r = user_cmpxchg32(uaddr, &seen, cur | FUTEX_WAITERS);
-			if (r < 0 || seen != cur) {
-				spin_unlock_irqrestore(&b->lock, f);
-				if (r < 0 && fault_in_word(uaddr, true) < 0)
-					return -EFAULT;
-				continue;
-			}
-		}
-		w.woken = false;
-		list_add_tail(&w.link, &b->waiters);
-		t->state = THREAD_INTERRUPTIBLE;
-		spin_unlock_irqrestore(&b->lock, f);
-		boost_owner(owner);
-		int r = sleep_on(&w, (uint64_t)deadline);
-		if (r == 0)
-			return 0;        /* unlock handed it to us: the word holds our TID */
-		if (r == -ETIMEDOUT)
-			return r;
-		/* A signal: PI lock waits restart (handlers run first). */
-		return -ERESTARTNOINTR;
-	}
-}
-
-static long futex_unlock_pi(uint64_t uaddr)
-{
-	struct thread *t = current();
-	struct mm *mm = t->mm;
-	uint32_t tid = (uint32_t)t->tid;
-	if ((uaddr & 3) || !access_ok(uaddr, 4))
-		return -EFAULT;
-	struct bucket *b = bucket_of(mm, uaddr);
-	for (;;) {
-		unsigned long f;
-		uint32_t cur;
-		if (lock_and_read(b, uaddr, true, &cur, &f) < 0)
-			return -EFAULT;
-		if ((cur & FUTEX_TID_MASK) != tid) {
-			spin_unlock_irqrestore(&b->lock, f);
-			return -EPERM;
-		}
-		struct futex_waiter *next = NULL;
-		bool more = false;
-		struct list_head *pos;
-		list_for_each(pos, &b->waiters) {
-			struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
-			if (w->mm == mm && w->uaddr == uaddr && w->pi) {
-				if (!next)
-					next = w;
-				else
-					more = true;
-			}
-		}
-		uint32_t want = next ? ((uint32_t)next->t->tid | (more ? FUTEX_WAITERS : 0)) : 0;
-		uint32_t seen = cur;
-		int r = user_cmpxchg32(uaddr, &seen, want);
-		if (r == 0 && seen == cur && next)
-			wake_waiter(next);
-		spin_unlock_irqrestore(&b->lock, f);
-		if (r < 0)
-			return -EFAULT;
-		if (seen != cur)
-			continue;    /* the word changed under us (a waiter set WAITERS) */
-		unboost_self();
-		return 0;
-	}
-}
-
 /* --- the system call -------------------------------------------------------- */
 
 long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint64_t uaddr2,
@@ -484,6 +319,7 @@ long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint
 	struct mm *mm = current()->mm;
 	unsigned cmd = op & ~(unsigned)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
 	bool realtime = op & FUTEX_CLOCK_REALTIME;
+	bool shared = !(op & FUTEX_PRIVATE_FLAG);
 	if ((uaddr & 3) || !access_ok(uaddr, 4))
 		return (uaddr & 3) ? -EINVAL : -EFAULT;
 	int64_t deadline;
@@ -493,25 +329,26 @@ long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout, uint
 		deadline = deadline_of(timeout, cmd == FUTEX_WAIT_BITSET, realtime);
 		if (deadline < 0)
 			return deadline;
-		return futex_wait(uaddr, (uint32_t)val, deadline,
+		return futex_wait(uaddr, shared, (uint32_t)val, deadline,
 				  cmd == FUTEX_WAIT ? FUTEX_BITSET_ANY : (uint32_t)val3);
 	case FUTEX_WAKE:
-		return futex_wake(mm, uaddr, (int)val, FUTEX_BITSET_ANY);
+		return futex_wake_key(mm, uaddr, shared, (int)val, FUTEX_BITSET_ANY);
 	case FUTEX_WAKE_BITSET:
-		return futex_wake(mm, uaddr, (int)val, (uint32_t)val3);
+		return futex_wake_key(mm, uaddr, shared, (int)val, (uint32_t)val3);
 	case FUTEX_REQUEUE:
-		return futex_requeue(uaddr, uaddr2, (int)val, (int)timeout, false, 0);
+		return futex_requeue(uaddr, uaddr2, shared, (int)val, (int)timeout, false, 0);
 	case FUTEX_CMP_REQUEUE:
-		return futex_requeue(uaddr, uaddr2, (int)val, (int)timeout, true, (uint32_t)val3);
+		return futex_requeue(uaddr, uaddr2, shared, (int)val, (int)timeout, true,
+				     (uint32_t)val3);
 	case FUTEX_LOCK_PI:
 		deadline = deadline_of(timeout, true, true);   /* absolute, CLOCK_REALTIME */
 		if (deadline < 0)
 			return deadline;
-		return futex_lock_pi(uaddr, deadline, false);
+		return futex_lock_pi(uaddr, shared, deadline, false);
 	case FUTEX_TRYLOCK_PI:
-		return futex_lock_pi(uaddr, 0, true);
+		return futex_lock_pi(uaddr, shared, 0, true);
 	case FUTEX_UNLOCK_PI:
-		return futex_unlock_pi(uaddr);
+		return futex_unlock_pi(uaddr, shared);
 	default:
 		return -ENOSYS;
 	}
@@ -536,7 +373,7 @@ void futex_dump(void)
 	unsigned long f = local_irq_save();
 	kprintf("--- futex waiters ---\n");
 	for (int i = 0; i < NBUCKETS; i++) {
-		struct bucket *b = &buckets[i];
+		struct futex_bucket *b = &buckets[i];
 		bool locked = false;
 		for (int n = 0; n < 100000 && !(locked = spin_trylock(&b->lock)); n++)
 			cpu_relax();
@@ -545,101 +382,14 @@ void futex_dump(void)
 			struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
 			uint32_t v = 0;
 			bool ok = peek_word(w->mm, w->uaddr, &v);
-			kprintf("  bucket %d%s: tid %d %s uaddr %#lx, waits while == %#x, word now %s%#x%s\n",
+			kprintf("  bucket %d%s: tid %d %s%s uaddr %#lx, waits %s %#x, word now %s%#x%s\n",
 				i, locked ? "" : " [unlocked]", w->t->tid, w->pi ? "LOCK_PI" : "WAIT",
-				(unsigned long)w->uaddr, w->val, ok ? "" : "(not present) ", v,
-				w->woken ? " (woken)" : "");
+				w->shared ? "" : "_PRIVATE", (unsigned long)w->uaddr,
+				w->pi ? "for tid" : "while ==", w->pi ? w->owner : w->val,
+				ok ? "" : "(not present) ", v, w->woken ? " (woken)" : "");
 		}
 		if (locked)
 			spin_unlock_no_resched(&b->lock);
 	}
 	local_irq_restore(f);
-}
-
-/* --- robust lists ------------------------------------------------------------- */
-
-struct robust_list_head {
-	uint64_t next;          /* first entry; the list is circular through &head */
-	int64_t futex_offset;   /* from an entry to its futex word */
-	uint64_t pending;       /* entry being locked/unlocked right now */
-};
-
-long sys_set_robust_list(uint64_t head, uint64_t len)
-{
-	if (len != sizeof(struct robust_list_head))
-		return -EINVAL;
-	current()->robust_list = head;
-	current()->robust_len = len;
-	return 0;
-}
-
-long sys_get_robust_list(uint64_t pid, uint64_t head_ptr, uint64_t len_ptr)
-{
-	struct thread *t = current();
-	if (pid && pid != (uint64_t)t->tid) {
-		struct process *p = t->proc;
-		unsigned long f = spin_lock_irqsave(&p->lock);
-		struct thread *o = thread_by_tid(p, (uint32_t)pid);
-		uint64_t h = o ? o->robust_list : 0;
-		spin_unlock_irqrestore(&p->lock, f);
-		if (!o)
-			return -ESRCH;
-		if (put_user_u64(head_ptr, h) < 0 || put_user_u64(len_ptr, 24) < 0)
-			return -EFAULT;
-		return 0;
-	}
-	if (put_user_u64(head_ptr, t->robust_list) < 0 || put_user_u64(len_ptr, t->robust_len) < 0)
-		return -EFAULT;
-	return 0;
-}
-
-/* One futex the dead thread held: OWNER_DIED, and wake a waiter. */
-static void robust_release(struct thread *t, uint64_t uaddr, bool pi)
-{
-	for (int tries = 0; tries < 16; tries++) {
-		uint32_t cur;
-		if ((uaddr & 3) || get_user_u32(&cur, uaddr) < 0)
-			return;
-		if ((cur & FUTEX_TID_MASK) != (uint32_t)t->tid)
-			return;
-		uint32_t want = (cur & FUTEX_WAITERS) | FUTEX_OWNER_DIED, seen = cur;
-		if (user_cmpxchg32(uaddr, &seen, want) < 0)
-			return;
-		if (seen != cur)
-			continue;
-		if (cur & FUTEX_WAITERS) {
-			struct bucket *b = bucket_of(t->mm, uaddr);
-			unsigned long f = spin_lock_irqsave(&b->lock);
-			struct list_head *pos;
-			list_for_each(pos, &b->waiters) {
-				struct futex_waiter *w = container_of(pos, struct futex_waiter, link);
-				if (w->mm == t->mm && w->uaddr == uaddr && w->pi == pi) {
-					wake_waiter(w);
-					break;
-				}
-			}
-			spin_unlock_irqrestore(&b->lock, f);
-		}
-		return;
-	}
-}
-
-void futex_exit_robust_list(struct thread *t)
-{
-	struct robust_list_head h;
-	if (!t->robust_list || !t->mm || copy_from_user(&h, t->robust_list, sizeof h) < 0)
-		return;
-	uint64_t entry = h.next;
-	/* Bounded: a corrupt (circular) list cannot hang the exit. */
-	for (int n = 0; n < 2048 && entry != t->robust_list; n++) {
-		uint64_t next;
-		if (copy_from_user(&next, entry & ~1ULL, 8) < 0)
-			break;
-		if (entry != h.pending)
-			robust_release(t, (entry & ~1ULL) + (uint64_t)h.futex_offset, entry & 1);
-		entry = next;
-	}
-	if (h.pending)
-		robust_release(t, (h.pending & ~1ULL) + (uint64_t)h.futex_offset, h.pending & 1);
-	t->robust_list = 0;
 }

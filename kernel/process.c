@@ -241,7 +241,12 @@ void process_thread_exit(int code)
 	struct thread *t = current();
 	struct process *p = t->proc;
 
-	/* Out of the thread list first: once a joiner sees the tid word
+	/* Robust futexes and PI locks first, while we are still in the
+	 * thread list (a PI waiter then finds us, and is handed the lock):
+	 * a joiner that sees the tid word cleared finds them all released. */
+	futex_exit(t);
+
+	/* Out of the thread list: once a joiner sees the tid word
 	 * cleared below, tgkill() must no longer find us (ESRCH). */
 	spin_lock(&p->lock);
 	list_del(&t->proc_link);
@@ -255,7 +260,6 @@ void process_thread_exit(int code)
 			futex_wake_address(t->clear_child_tid, 1);
 		t->clear_child_tid = 0;
 	}
-	futex_exit_robust_list(t);
 
 	/* Stop being a user thread before anyone can see us gone. */
 	unsigned long f = local_irq_save();

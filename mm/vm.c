@@ -42,6 +42,7 @@
 #include <arch/percpu.h>
 #include <arch/cpu.h>
 #include <arch/irqflags.h>
+#include "vma.h"
 
 #define PAGE_ALIGN_UP(x) (((x) + PAGE_MASK) & ~(uint64_t)PAGE_MASK)
 
@@ -72,7 +73,7 @@ struct mm *mm_create(void)
 		return NULL;
 	}
 	mutex_init(&mm->lock, "mm");
-	list_init(&mm->vmas);
+	vma_tree_init(mm);
 	mm->refs = 1;
 	return mm;
 }
@@ -100,11 +101,7 @@ void mm_put(struct mm *mm)
 	 * goes without the lock or any TLB flush. */
 	tlb_evict_mm(mm);
 	pt_walk_range(mm->root, 0, USER_TOP, free_leaf, mm);
-	while (!list_empty(&mm->vmas)) {
-		struct vma *v = container_of(mm->vmas.next, struct vma, link);
-		list_del(&v->link);
-		kfree(v);
-	}
+	vma_tree_free(mm);
 	pt_destroy_root(mm->root);
 	kfree(mm);
 }
@@ -140,116 +137,13 @@ static void unmap_pages_locked(struct mm *mm, uint64_t start, uint64_t end)
 	pt_walk_range(mm->root, start, end, free_leaf, mm);   /* step 3 */
 }
 
-/* --- regions ----------------------------------------------------------------- */
-
-static struct vma *vma_find(struct mm *mm, uint64_t addr)
-{
-	struct list_head *p;
-	list_for_each(p, &mm->vmas) {
-		struct vma *v = container_of(p, struct vma, link);
-		if (addr < v->start)
-			return NULL;
-		if (addr < v->end)
-			return v;
-	}
-	return NULL;
-}
-
-static bool range_free(struct mm *mm, uint64_t start, uint64_t end)
-{
-	struct list_head *p;
-	list_for_each(p, &mm->vmas) {
-		struct vma *v = container_of(p, struct vma, link);
-		if (v->start < end && start < v->end)
-			return false;
-	}
-	return true;
-}
-
-/* Insert [start, end) (free) in order, merging with equal neighbours. */
-static int vma_insert(struct mm *mm, uint64_t start, uint64_t end, unsigned prot, const char *name)
-{
-	struct list_head *pos = &mm->vmas;
-	struct list_head *p;
-	list_for_each(p, &mm->vmas) {
-		if (container_of(p, struct vma, link)->start >= end) {
-			pos = p;
-			break;
-		}
-	}
-	struct vma *prev = pos->prev != &mm->vmas ? container_of(pos->prev, struct vma, link) : NULL;
-	struct vma *next = pos != &mm->vmas ? container_of(pos, struct vma, link) : NULL;
-	if (prev && prev->end == start && prev->prot == prot && prev->name == name) {
-		prev->end = end;
-		if (next && next->start == end && next->prot == prot && next->name == name) {
-			prev->end = next->end;
-			list_del(&next->link);
-			kfree(next);
-		}
-		return 0;
-	}
-	if (next && next->start == end && next->prot == prot && next->name == name) {
-		next->start = start;
-		return 0;
-	}
-	struct vma *v = kmalloc(sizeof *v);
-	if (!v)
-		return -ENOMEM;
-	v->start = start;
-	v->end = end;
-	v->prot = prot;
-	v->name = name;
-	list_insert_between(&v->link, pos->prev, pos);
-	return 0;
-}
-
-/* Make `at` a region boundary if it falls inside one. */
-static int vma_split(struct mm *mm, uint64_t at)
-{
-	struct vma *v = vma_find(mm, at);
-	if (!v || v->start == at)
-		return 0;
-	struct vma *n = kmalloc(sizeof *n);
-	if (!n)
-		return -ENOMEM;
-	*n = *v;
-	n->start = at;
-	v->end = at;
-	list_add(&n->link, &v->link);
-	return 0;
-}
-
 /* Remove all regions inside [start, end) and free their pages. */
 static int unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 {
-	if (vma_split(mm, start) < 0 || vma_split(mm, end) < 0)
-		return -ENOMEM;
-	struct list_head *p = mm->vmas.next;
-	while (p != &mm->vmas) {
-		struct vma *v = container_of(p, struct vma, link);
-		p = p->next;
-		if (v->start >= start && v->end <= end) {
-			list_del(&v->link);
-			kfree(v);
-		}
-	}
-	unmap_pages_locked(mm, start, end);
-	return 0;
-}
-
-/* The highest free gap of len bytes below USER_MMAP_TOP, or 0. */
-static uint64_t find_gap(struct mm *mm, uint64_t len)
-{
-	uint64_t hi = USER_MMAP_TOP;
-	for (struct list_head *p = mm->vmas.prev; p != &mm->vmas; p = p->prev) {
-		struct vma *v = container_of(p, struct vma, link);
-		if (v->start >= hi)
-			continue;
-		if (v->end <= hi && hi - v->end >= len)
-			return hi - len;
-		hi = v->start;
-	}
-	return hi - USER_MIN_ADDR >= len ? hi - len : 0;
+	int r = vma_remove_range(mm, start, end);
+	if (r == 0)
+		unmap_pages_locked(mm, start, end);
+	return r;
 }
 
 /* --- system calls ---------------------------------------------------------- */
@@ -269,7 +163,7 @@ long vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned
 	mutex_lock(&mm->lock);
 	long r;
 	if (fixed) {
-		if (!range_free(mm, addr, addr + len)) {
+		if (!vma_range_free(mm, addr, addr + len)) {
 			if (flags & MAP_FIXED_NOREPLACE) {
 				r = -EEXIST;
 				goto out;
@@ -279,12 +173,13 @@ long vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, unsigned
 		}
 	} else {
 		addr &= ~(uint64_t)PAGE_MASK;
-		if (addr < USER_MIN_ADDR || addr > USER_TOP - len || !range_free(mm, addr, addr + len))
-			addr = find_gap(mm, len);
+		if (addr < USER_MIN_ADDR || addr > USER_TOP - len || !vma_range_free(mm, addr, addr + len))
+			addr = vma_find_gap(mm, len);
 		if (!addr) {
 			r = -ENOMEM;
 			goto out;
 		}
+		BUG_ON(!vma_range_free(mm, addr, addr + len));   /* vma_find_gap's promise */
 	}
 	r = vma_insert(mm, addr, addr + len, prot, "anon");
 	if (r == 0)
@@ -382,7 +277,7 @@ uint64_t vm_brk(struct mm *mm, uint64_t new_brk)
 		goto out;
 	uint64_t old_top = PAGE_ALIGN_UP(cur), new_top = PAGE_ALIGN_UP(new_brk);
 	if (new_top > old_top) {
-		if (!range_free(mm, old_top, new_top) ||
+		if (!vma_range_free(mm, old_top, new_top) ||
 		    vma_insert(mm, old_top, new_top, PROT_READ | PROT_WRITE, "brk") < 0)
 			goto out;
 	} else if (new_top < old_top) {
@@ -449,7 +344,7 @@ int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 int vm_map_lazy(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot, const char *name)
 {
 	mutex_lock(&mm->lock);
-	int r = range_free(mm, addr, addr + len) ? vma_insert(mm, addr, addr + len, prot, name)
+	int r = vma_range_free(mm, addr, addr + len) ? vma_insert(mm, addr, addr + len, prot, name)
 						   : -EEXIST;
 	mutex_unlock(&mm->lock);
 	return r;
@@ -490,7 +385,7 @@ int vm_map_populate(struct mm *mm, uint64_t addr, uint64_t len, unsigned prot,
 {
 	mutex_lock(&mm->lock);
 	int r = -EEXIST;
-	if (!range_free(mm, addr, addr + len))
+	if (!vma_range_free(mm, addr, addr + len))
 		goto out;
 	if ((r = vma_insert(mm, addr, addr + len, prot, name)) < 0)
 		goto out;
@@ -507,9 +402,7 @@ out:
 void vm_print(struct mm *mm)
 {
 	mutex_lock(&mm->lock);
-	struct list_head *p;
-	list_for_each(p, &mm->vmas) {
-		struct vma *v = container_of(p, struct vma, link);
+	for (struct vma *v = vma_first(mm); v; v = vma_next(v)) {
 		kprintf("  %012lx-%012lx %c%c%c %s\n", (unsigned long)v->start, (unsigned long)v->end,
 			v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
 			v->prot & PROT_EXEC ? 'x' : '-', v->name);

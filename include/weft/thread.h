@@ -99,6 +99,7 @@ struct thread {
 	struct user_signals *sig;    /* per-thread signal state (kernel/signal.c) */
 	bool pi_boosted;             /* priority lent by a PI-futex waiter (kernel/futex.c) */
 	int pi_saved_prio;
+	bool futex_exited;           /* futex_exit() done: no PI lock waits for it (futex_pi.c) */
 
 	/* Exit and join, guarded by thread_list_lock: */
 	void *exit_value;

@@ -2,8 +2,11 @@
  * (mm/vm.c).
  *
  * An address space (struct mm) is a page-table root sharing the kernel
- * half, plus a sorted list of regions (struct vma) saying what the lower
- * half may contain. Pages are allocated on first touch (vm_fault), so
+ * half, plus its regions (struct vma) saying what the lower half may
+ * contain, in an AVL tree keyed by start address (<weft/avl.h>) that also
+ * keeps the largest free gap of each subtree: finding, inserting,
+ * splitting, merging and removing a region and finding a free gap for
+ * mmap are O(log n) in the number of regions. Pages are allocated on first touch (vm_fault), so
  * mapping memory costs nothing until it is used, and PROT_NONE never does.
  *
  * Locking: mm->lock (a sleeping mutex) guards the regions, the page
@@ -20,6 +23,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <weft/list.h>
+#include <weft/avl.h>
 #include <weft/mutex.h>
 #include <weft/paging.h>
 #include <weft/smp.h>
@@ -47,16 +51,20 @@
 #define USER_MIN_ADDR    0x10000ULL             /* nothing is mapped below (NULL traps) */
 
 struct vma {
-	struct list_head link;   /* in mm->vmas, sorted by start */
+	struct avl_node node;    /* in mm->vmas, keyed by start; regions never overlap */
 	uint64_t start, end;     /* page-aligned, [start, end) */
 	unsigned prot;           /* PROT_* */
 	const char *name;        /* "stack", "brk", "elf", "anon" (for reports) */
+	uint64_t gap;            /* free bytes below start: from the previous region's
+				  * end (USER_MIN_ADDR for the first) */
+	uint64_t max_gap;        /* the largest gap in its subtree (augmented) */
 };
 
 struct mm {
 	uint64_t root;           /* physical address of the PML4 (CR3) */
 	struct mutex lock;
-	struct list_head vmas;
+	struct avl_tree vmas;    /* the regions (struct vma), under lock */
+	uint64_t nr_vmas;        /* how many, under lock */
 	uint64_t brk_start, brk; /* the heap: [brk_start, brk) in a "brk" region */
 	uint64_t pages;          /* pages currently mapped (resident) */
 	uint64_t faults;         /* page faults resolved (first touches) */
@@ -107,4 +115,8 @@ int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec);
 
 /* Print the regions (console `ps`-style reports and debugging). */
 void vm_print(struct mm *mm);
+/* Check the region tree (mm/vma.c): regions in order, none empty or
+ * overlapping, every recorded gap and subtree maximum right, the count
+ * right. 0, or -EINVAL after printing the first fault. Takes mm->lock. */
+int vm_check(struct mm *mm);
 #endif

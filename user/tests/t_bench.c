@@ -1,7 +1,7 @@
 /* t_bench - micro-benchmarks for `make bench` (not a test).
  *
- *   t_bench NAME [N]   NAME: null yield futex thread mutex fault fair sleep
- *                             sleep-noslack, or all
+ *   t_bench NAME [N]   NAME: null yield futex thread mutex fault maps fair
+ *                             sleep sleep-noslack, or all
  *
  * The same static binary runs on weft and on Linux (tools/bench). Each
  * figure is one line "bench NAME: X UNIT (N ops)", X with one decimal;
@@ -20,6 +20,10 @@
  *           per lock+unlock.
  *   fault   first touch of a fresh anonymous 4 KiB page (transparent huge
  *           pages off for it; mmap'd, then unmapped)
+ *   maps    N single-page anonymous mappings of alternating protection
+ *           (none can merge) made with mmap(NULL, ...) one by one, then
+ *           unmapped one by one: two lines, mmap-many and munmap-many, X per
+ *           call with up to N regions in the address space
  *   fair    4 CPU-bound threads on one CPU, equal work: X per unit of work
  *           (1000 steps of a loop, plus the cost of preempting it; the
  *           steps alone take the same on any kernel), then two lines:
@@ -227,6 +231,31 @@ static void b_fault(long n)
 	report("fault", t, n);
 }
 
+static void b_maps(long n)
+{
+	char **pages = malloc((size_t)n * sizeof *pages);
+	if (!pages)
+		return;
+	long made = 0;
+	int64_t t0 = now_ns(CLOCK_MONOTONIC);
+	for (; made < n; made++) {
+		int prot = made & 1 ? PROT_READ : PROT_READ | PROT_WRITE;
+		void *p = mmap(NULL, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			break;
+		pages[made] = p;
+	}
+	int64_t t1 = now_ns(CLOCK_MONOTONIC);
+	for (long i = 0; i < made; i++)
+		munmap(pages[i], 4096);
+	int64_t t2 = now_ns(CLOCK_MONOTONIC);
+	free(pages);
+	if (made < n)
+		printf("# maps: mmap failed after %ld mappings\n", made);
+	report("mmap-many", t1 - t0, made);
+	report("munmap-many", t2 - t1, made);
+}
+
 #define FAIR_THREADS 4
 #define FAIR_STEPS 1000      /* loop steps in one unit of work */
 static int64_t fair_cpu[FAIR_THREADS], fair_start_ns[FAIR_THREADS], fair_end[FAIR_THREADS];
@@ -314,7 +343,7 @@ static void b_sleep_noslack(long n)
 static const struct bench benches[] = {
 	{ "null", b_null, 20000 },  { "yield", b_yield, 2000 }, { "futex", b_futex, 2000 },
 	{ "thread", b_thread, 200 }, { "mutex", b_mutex, 10000 }, { "fault", b_fault, 1000 },
-	{ "fair", b_fair, 5000 }, { "sleep", b_sleep, 50 }, { "sleep-noslack", b_sleep_noslack, 50 },
+	{ "maps", b_maps, 8192 }, { "fair", b_fair, 5000 }, { "sleep", b_sleep, 50 }, { "sleep-noslack", b_sleep_noslack, 50 },
 };
 
 int main(int argc, char **argv)
