@@ -15,7 +15,7 @@ use File::Temp qw(tempdir);
 my $root = abs_path(dirname(abs_path($0)) . '/..');
 chdir $root or die;
 my $run = "tools/weft-run --timeout 120";
-print "1..29\n";
+print "1..32\n";
 my $n = 0;
 sub ok { my ($c, $d) = @_; $n++; print(($c ? '' : 'not '), "ok $n - $d\n"); return $c }
 
@@ -100,7 +100,21 @@ $st = $? >> 8;
 ok($st == 0 && $out =~ /^\Q$fake\E$/m,
    "one whose last line is the real status's twin keeps it (status $st)");
 
-# --- killable writes. Under -icount one console byte costs ~17 ns of guest
+# --- killable writes. t_write_intr states Linux's behaviour: first the
+# host's Linux, through a pipe (a reader that keeps up) ...
+open(my $pipe, '-|', 'build/user/t_write_intr') or die "t_write_intr: $!";
+$out = do { local $/; <$pipe> } // '';
+close $pipe;
+my @host_oks = $out =~ /^ok \d/mg;
+ok($? == 0 && @host_oks == 2 && $out !~ /^not ok/m, "t_write_intr passes on the host's Linux (status $?)");
+print map { "# host: $_\n" } grep { /^(not )?ok/ } split /\n/, $out;
+system("build/user/t_write_intr kill > /dev/null 2>&1");
+ok(($? & 127) == 9 || $? >> 8 == 128 + 9,   # directly, or as the shell reports it
+   "t_write_intr kill dies by SIGKILL on the host's Linux (wait status $?)");
+system("build/user/t_write_intr exit > /dev/null 2>&1");
+ok($? >> 8 == 7, "t_write_intr exit exits 7 on the host's Linux (wait status $?)");
+
+# ... then weft. Under -icount one console byte costs ~17 ns of guest
 # time, so the 16 MiB write takes ~0.27 s of weft's clock when nothing cuts
 # it; the bounds below can only hold if the signal or the kill cut it.
 my $W = 16 << 20;
