@@ -11,6 +11,7 @@
 #include <weft/console.h>
 #include <weft/errno.h>
 #include <weft/printk.h>
+#include <weft/panic.h>
 #include <arch/cpu.h>
 #include <arch/irqflags.h>
 #include <arch/trap.h>
@@ -73,13 +74,16 @@ void console_write(const char *s, size_t n)
 }
 
 /*
- * The status channel (<weft/console.h>). Only run_init() writes here, once,
- * from one thread; no system call reaches COM2 and ioperm() refuses its
- * ports, so what a host reads from it is the kernel's word. Probed on
- * first use: an absent UART reads 0xff and keeps no scratch value.
+ * The status channel (<weft/console.h>). Only run_init() writes here, once
+ * (a second call panics: two records would make the host's reading
+ * ambiguous); no system call reaches COM2 and ioperm() refuses its ports,
+ * so what a host reads from it is the kernel's word. Probed on first use:
+ * an absent UART reads 0xff and keeps no scratch value.
  */
 bool serial_status_write(const char *s, size_t n)
 {
+	static bool written;
+	BUG_ON(__atomic_exchange_n(&written, true, __ATOMIC_RELAXED));
 	outb(COM2 + REG_SCR, 0x5a);
 	if (inb(COM2 + REG_SCR) != 0x5a || inb(COM2 + REG_LSR) == 0xff)
 		return false;
