@@ -8,7 +8,8 @@
  *                       SA_RESTART) goes to it. The write must return
  *                       within 0.1 s of the signal: the whole count if it
  *                       had finished (Linux's /dev/null), a short count,
- *                       or -1/EINTR.
+ *                       or -1/EINTR. Then the same with writev() of two
+ *                       8 MiB halves.
  *   t_write_intr kill   A writer thread writes 16 MiB to fd 1 (and if that
  *                       ever returns, a line "# write returned N", then
  *                       waits); 20 ms after it started, the main thread
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "tap.h"
 
@@ -54,11 +56,13 @@ static long long now_ns(void)
 
 static void on_usr1(int sig) { (void)sig; }
 
+/* arg non-NULL: writev of two 8 MiB halves (how musl's stdio writes). */
 static void *write_once(void *arg)
 {
-	(void)arg;
+	struct iovec halves[2] = { { filler, WRITE_BYTES / 2 },
+				   { filler + WRITE_BYTES / 2, WRITE_BYTES / 2 } };
 	__atomic_store_n(&writing, 1, __ATOMIC_RELEASE);
-	result.r = write(1, filler, WRITE_BYTES);
+	result.r = arg ? writev(1, halves, 2) : write(1, filler, WRITE_BYTES);
 	result.err = result.r < 0 ? errno : 0;
 	result.at = now_ns();
 	return NULL;
@@ -77,10 +81,11 @@ __attribute__((noreturn)) static void *write_then_wait(void *arg)
 }
 
 /* Start `fn` and come back 20 ms after it is about to write. */
-static pthread_t start_writer(void *(*fn)(void *))
+static pthread_t start_writer(void *(*fn)(void *), void *arg)
 {
 	pthread_t w;
-	pthread_create(&w, NULL, fn, NULL);
+	__atomic_store_n(&writing, 0, __ATOMIC_RELEASE);
+	pthread_create(&w, NULL, fn, arg);
 	while (!__atomic_load_n(&writing, __ATOMIC_ACQUIRE))
 		sched_yield();
 	struct timespec d = { 0, DELAY_NS };
@@ -102,27 +107,30 @@ int main(int argc, char **argv)
 	}
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "kill") || !strcmp(mode, "exit")) {
-		start_writer(write_then_wait);
+		start_writer(write_then_wait, NULL);
 		if (!strcmp(mode, "kill"))
 			kill(getpid(), SIGKILL);
 		_exit(7);   /* exit_group: every thread ends, the writer too */
 	}
 
-	plan(2);
+	plan(4);
 	struct sigaction sa = { .sa_handler = on_usr1 };   /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
-	pthread_t w = start_writer(write_once);
-	signal_at = now_ns();
-	pthread_kill(w, SIGUSR1);
-	pthread_join(w, NULL);
-	tap_write("\n", 1);   /* end a line a short count cut */
-	long long after = result.at - signal_at;
-	ok(result.r == WRITE_BYTES || (result.r > 0 && result.r < WRITE_BYTES) ||
-		   (result.r == -1 && result.err == EINTR),
-	   "write of %u bytes with SIGUSR1 during it: all, a short count or EINTR (%zd, errno %d)",
-	   WRITE_BYTES, result.r, result.err);
-	ok(after < PROMPT_NS, "it returned within %lld ms of the signal (%lld ms after it)",
-	   PROMPT_NS / 1000000, after / 1000000);
+	for (int vec = 0; vec < 2; vec++) {
+		const char *call = vec ? "writev" : "write";
+		pthread_t w = start_writer(write_once, vec ? filler : NULL);
+		signal_at = now_ns();
+		pthread_kill(w, SIGUSR1);
+		pthread_join(w, NULL);
+		tap_write("\n", 1);   /* end a line a short count cut */
+		long long after = result.at - signal_at;
+		ok(result.r == WRITE_BYTES || (result.r > 0 && result.r < WRITE_BYTES) ||
+			   (result.r == -1 && result.err == EINTR),
+		   "%s of %u bytes with SIGUSR1 during it: all, a short count or EINTR (%zd, errno %d)",
+		   call, WRITE_BYTES, result.r, result.err);
+		ok(after < PROMPT_NS, "%s returned within %lld ms of the signal (%lld ms after it)",
+		   call, PROMPT_NS / 1000000, after / 1000000);
+	}
 	return done();
 }
