@@ -1,5 +1,6 @@
 /*
- * serial.c - 16550 UART on COM1 (I/O port 0x3f8), 115200 8N1.
+ * serial.c - 16550 UART on COM1 (I/O port 0x3f8), 115200 8N1; and COM2
+ * (0x2f8), the status channel, output only.
  *
  * Output is polled: wait for the transmit holding register, write a byte.
  * That keeps printk usable from NMIs and during panic. Input is
@@ -10,6 +11,7 @@
 #include <weft/console.h>
 #include <weft/errno.h>
 #include <weft/printk.h>
+#include <weft/panic.h>
 #include <arch/cpu.h>
 #include <arch/irqflags.h>
 #include <arch/trap.h>
@@ -18,12 +20,14 @@
 #include <weft/thread.h>
 
 #define COM1 0x3f8
+#define COM2 0x2f8
 #define REG_DATA 0   /* RBR (read) / THR (write); divisor low with DLAB */
 #define REG_IER  1   /* interrupt enable; divisor high with DLAB */
 #define REG_FCR  2   /* FIFO control (write) */
 #define REG_LCR  3
 #define REG_MCR  4
 #define REG_LSR  5
+#define REG_SCR  7   /* scratch: holds what was written, if the UART exists */
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY  0x20
 #define SERIAL_IRQ 4
@@ -67,6 +71,35 @@ void console_write(const char *s, size_t n)
 			serial_putc('\r');
 		serial_putc(s[i]);
 	}
+}
+
+/*
+ * The status channel (<weft/console.h>). Only run_init() writes here, once
+ * (a second call panics: two records would make the host's reading
+ * ambiguous); no system call reaches COM2 and ioperm() refuses its ports,
+ * so what a host reads from it is the kernel's word. Probed on first use:
+ * an absent UART reads 0xff and keeps no scratch value.
+ */
+bool serial_status_write(const char *s, size_t n)
+{
+	static bool written;
+	BUG_ON(__atomic_exchange_n(&written, true, __ATOMIC_RELAXED));
+	outb(COM2 + REG_SCR, 0x5a);
+	if (inb(COM2 + REG_SCR) != 0x5a || inb(COM2 + REG_LSR) == 0xff)
+		return false;
+	outb(COM2 + REG_IER, 0x00);   /* polled: no interrupts */
+	outb(COM2 + REG_LCR, 0x80);   /* DLAB on: set the divisor */
+	outb(COM2 + REG_DATA, 1);     /* 115200 / 1 */
+	outb(COM2 + REG_IER, 0);
+	outb(COM2 + REG_LCR, 0x03);   /* 8N1; DLAB off */
+	outb(COM2 + REG_FCR, 0x07);   /* FIFOs on and cleared */
+	for (size_t i = 0; i < n; i++) {
+		for (int spins = 0; spins < 100000; spins++)   /* bounded, as serial_putc */
+			if (inb(COM2 + REG_LSR) & LSR_THR_EMPTY)
+				break;
+		outb(COM2 + REG_DATA, (uint8_t)s[i]);
+	}
+	return true;
 }
 
 static void serial_irq(struct trap_frame *f, void *arg)

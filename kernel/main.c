@@ -15,6 +15,7 @@
  * as each AP ends in its idle loop, ready for threads).
  */
 #include <weft/printk.h>
+#include <weft/format.h>
 #include <weft/panic.h>
 #include <weft/bootinfo.h>
 #include <weft/bootopt.h>
@@ -45,8 +46,10 @@ void call_on_stack(void *arg, void (*fn)(void *), uint64_t top);
 
 struct kstack boot_kstack; /* becomes the stack of thread 0, "main" */
 
-/* init=PATH [-- ARGS]: run the first program, report how it ended in one
- * line (tools/weft-run reads it), and leave QEMU. */
+/* init=PATH [-- ARGS]: run the first program, report how it ended - one
+ * line on the console for people, one on the status channel for
+ * tools/weft-run (a program can print the first, not the second) - and
+ * leave QEMU. */
 static void run_init(void)
 {
 	struct boot_options *o = &boot_options;
@@ -58,8 +61,10 @@ static void run_init(void)
 	argv[argc] = NULL;
 	static const char *const envp[] = { "HOME=/", "PATH=/bin", "TERM=vt100", NULL };
 	int err = 0;
+	uint64_t t0 = clock_monotonic_ns();
 	struct process *p = process_spawn(o->init, argv, envp, NULL, &err);
 	int status = p ? process_wait(p) : 127 << 8;
+	uint64_t ran = clock_monotonic_ns() - t0;
 	if (!p || err)
 		pr_err("weft: cannot run %s (error %d)\n", o->init, err);
 	if (WSTATUS_EXITED(status))
@@ -67,6 +72,12 @@ static void run_init(void)
 	else
 		kprintf("weft: init killed by signal %d (%s)\n", WSTATUS_SIGNAL(status),
 			signal_name(WSTATUS_SIGNAL(status)));
+	char line[80];
+	int n = snprintf(line, sizeof line, "weft-status: %s %d ran %lu\n",
+			 WSTATUS_EXITED(status) ? "exited" : "killed",
+			 WSTATUS_EXITED(status) ? WSTATUS_CODE(status) : WSTATUS_SIGNAL(status),
+			 (unsigned long)ran);
+	serial_status_write(line, (size_t)n);
 	qemu_exit(QEMU_EXIT_PASS);
 }
 

@@ -401,16 +401,20 @@ long sys_rt_sigtimedwait(uint64_t uset, uint64_t uinfo, uint64_t uts, uint64_t s
 	struct thread *t = current();
 	struct process *p = t->proc;
 	uint64_t set;
-	struct k_timespec ts;
+	struct k_timespec ts = { 0, 0 };
 	if (size != 8)
 		return -EINVAL;
 	if (copy_from_user(&set, uset, 8) < 0 || (uts && copy_from_user(&ts, uts, sizeof ts) < 0))
 		return -EFAULT;
-	if (uts && (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000))
+	if (uts && (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= (int64_t)NSEC_PER_SEC))
 		return -EINVAL;
 	set &= ~UNBLOCKABLE;
-	uint64_t deadline = uts ? clock_monotonic_ns() + (uint64_t)ts.sec * 1000000000ULL +
-					  (uint64_t)ts.nsec : 0;
+	/* A timeout beyond 2^62 ns (146 years) is "forever": the product must
+	 * not wrap into a deadline in the past (a huge tv_sec once gave
+	 * EAGAIN at once). */
+	uint64_t wait_ns = (uint64_t)ts.sec > (1ULL << 62) / NSEC_PER_SEC
+				   ? 1ULL << 62 : (uint64_t)ts.sec * NSEC_PER_SEC + (uint64_t)ts.nsec;
+	uint64_t deadline = uts ? clock_monotonic_ns() + wait_ns : 0;
 	struct k_siginfo info;
 	int sig;
 	for (;;) {

@@ -12,11 +12,22 @@
 #include <weft/uaccess.h>
 #include <weft/signal.h>
 #include <weft/errno.h>
+#include <weft/thread.h>
 
 #define CHUNK 256                       /* bytes copied per step, on the stack */
 #define IOV_MAX 1024
 #define TIOCGWINSZ 0x5413
 
+/*
+ * Long writes are interruptible, as a Linux tty's are: before each chunk
+ * the thread looks for a reason to stop - a signal it would take (a
+ * handler to run, or a default action that ends the process) or a kill
+ * (SIGKILL, another thread's exit_group). Then it returns what it has
+ * written so far, or -ERESTARTSYS if that is nothing (restarted after an
+ * SA_RESTART handler, -EINTR otherwise; a killed thread never sees it).
+ * A console byte costs an I/O exit, so without this a 16 MiB write kept
+ * its thread in the kernel, deaf to SIGKILL, for seconds.
+ */
 long sys_write(uint64_t fd, uint64_t buf, uint64_t len)
 {
 	if (fd != 1 && fd != 2)
@@ -28,6 +39,8 @@ long sys_write(uint64_t fd, uint64_t buf, uint64_t len)
 	char tmp[CHUNK];
 	uint64_t done = 0;
 	while (done < len) {
+		if (thread_interrupted(current()))
+			return done ? (long)done : -ERESTARTSYS;
 		uint64_t n = len - done < CHUNK ? len - done : CHUNK;
 		if (copy_from_user(tmp, buf + done, n) < 0)
 			return done ? (long)done : -EFAULT;
@@ -58,6 +71,8 @@ long sys_writev(uint64_t fd, uint64_t uiov, uint64_t cnt)
 		if (r < 0)
 			return total ? total : r;
 		total += r;
+		if ((uint64_t)r < v.len)
+			break;   /* cut short (a signal, a kill): report what was written */
 	}
 	return total;
 }

@@ -155,13 +155,14 @@ struct rlimit64 {
 static long sys_prlimit64(uint64_t pid, uint64_t res, uint64_t unew, uint64_t uold)
 {
 	struct process *p = current_process();
+	struct rlimit64 n, o;
+	/* Linux's order of checks: the new limit is read before anything else. */
+	if (unew && copy_from_user(&n, unew, sizeof n) < 0)
+		return -EFAULT;
 	if (pid != 0 && pid != (uint64_t)p->pid)
 		return -ESRCH;
 	if (res >= RLIM_NLIMITS)
 		return -EINVAL;
-	struct rlimit64 n, o;
-	if (unew && copy_from_user(&n, unew, sizeof n) < 0)
-		return -EFAULT;
 	if (unew && n.cur > n.max)
 		return -EINVAL;
 	unsigned long f = spin_lock_irqsave(&p->lock);
@@ -177,8 +178,20 @@ static long sys_prlimit64(uint64_t pid, uint64_t res, uint64_t unew, uint64_t uo
 	return 0;
 }
 
-static long sys_getrlimit(uint64_t res, uint64_t uold) { return sys_prlimit64(0, res, 0, uold); }
-static long sys_setrlimit(uint64_t res, uint64_t unew) { return sys_prlimit64(0, res, unew, 0); }
+/* Unlike prlimit64, where NULL means "not this one", the old calls always
+ * copy: NULL is -EFAULT (getrlimit checks the resource first, setrlimit
+ * reads the new limit first, as Linux does). */
+static long sys_getrlimit(uint64_t res, uint64_t uold)
+{
+	if (res >= RLIM_NLIMITS)
+		return -EINVAL;
+	return uold ? sys_prlimit64(0, res, 0, uold) : -EFAULT;
+}
+
+static long sys_setrlimit(uint64_t res, uint64_t unew)
+{
+	return unew ? sys_prlimit64(0, res, unew, 0) : -EFAULT;
+}
 
 /*
  * Affinity, as on Linux: the mask is an array of 64-bit words, bit n =

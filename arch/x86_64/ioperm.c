@@ -49,11 +49,38 @@ static void reload_here(void *arg)
 		ioperm_switch(c, p);   /* p's first bitmap: this CPU had all ones */
 }
 
+/*
+ * Ports a process may never have: the kernel's own devices, through which
+ * a program could pass itself off as the kernel - COM1 (the console's
+ * registers), COM2 (the status channel, <weft/console.h>) and QEMU's
+ * isa-debug-exit (the harness's verdict). Linux grants any port to a
+ * process with CAP_SYS_RAWIO; weft refuses these with EPERM, the answer of
+ * a process without it.
+ */
+static const struct {
+	uint16_t first, count;
+} reserved_ports[] = {
+	{ 0x3f8, 8 },   /* COM1 */
+	{ 0x2f8, 8 },   /* COM2 */
+	{ 0xf4, 4 },    /* isa-debug-exit (iosize 4) */
+};
+
+static bool touches_reserved(uint64_t from, uint64_t num)
+{
+	for (size_t i = 0; i < sizeof reserved_ports / sizeof reserved_ports[0]; i++)
+		if (from < (uint64_t)reserved_ports[i].first + reserved_ports[i].count &&
+		    reserved_ports[i].first < from + num)
+			return true;
+	return false;
+}
+
 long sys_ioperm(uint64_t from, uint64_t num, uint64_t turn_on)
 {
 	struct process *p = current_process();
 	if (from >= 65536 || num > 65536 - from)
 		return -EINVAL;
+	if (turn_on && touches_reserved(from, num))
+		return -EPERM;    /* revoking is always allowed */
 	if (!p->iobitmap) {
 		if (!turn_on)
 			return 0;

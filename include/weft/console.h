@@ -16,6 +16,15 @@ int console_getc(void);
 int console_getc_interruptible(void);
 int console_trygetc(void);
 
+/* The status channel: the second serial port (COM2), which no user
+ * program can write (no system call reaches it; ioperm() refuses its ports,
+ * COM1's and isa-debug-exit's). When init ends, run_init() writes one line
+ * there, "weft-status: exited N" or "weft-status: killed N", then " ran NS"
+ * (init's lifetime in ns of the monotonic clock); tools/weft-run takes the
+ * program's status from it, never from the console. False if there is no
+ * COM2. */
+bool serial_status_write(const char *s, size_t n);
+
 void serial_init_early(void);   /* polled output only, before interrupts */
 void serial_init_irq(void);     /* route the receive interrupt (needs I/O APIC) */
 

@@ -77,6 +77,8 @@ static long c_sigaltstack_old(void *p) { return syscall(SYS_sigaltstack, NULL, p
 static long c_getrusage(void *p) { return syscall(SYS_getrusage, RUSAGE_SELF, p); }
 static long c_prlimit_new(void *p) { return syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, p, NULL); }
 static long c_prlimit_old(void *p) { return syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, p); }
+static long c_getrlimit(void *p) { return syscall(SYS_getrlimit, RLIMIT_NOFILE, p); }
+static long c_setrlimit(void *p) { return syscall(SYS_setrlimit, RLIMIT_NOFILE, p); }
 static long c_getaffinity(void *p) { return syscall(SYS_sched_getaffinity, 0, 8, p); }
 static long c_setaffinity(void *p) { return syscall(SYS_sched_setaffinity, 0, 8, p); }
 static long c_arch_prctl(void *p) { return syscall(SYS_arch_prctl, ARCH_GET_FS, p); }
@@ -126,6 +128,8 @@ static const struct call {
 	{ "getrusage(usage)", c_getrusage, ALL_BAD | S | W },
 	{ "prlimit64(new)", c_prlimit_new, ALL_BAD | S },
 	{ "prlimit64(old)", c_prlimit_old, ALL_BAD | S | W },
+	{ "getrlimit(rlim)", c_getrlimit, ALL_BAD | S | W },
+	{ "setrlimit(rlim)", c_setrlimit, ALL_BAD | S },
 	{ "sched_getaffinity(mask)", c_getaffinity, ALL_BAD | S | W },
 	{ "sched_setaffinity(mask)", c_setaffinity, ALL_BAD | S },
 	{ "arch_prctl(ARCH_GET_FS, addr)", c_arch_prctl, ALL_BAD | S | W },
@@ -151,13 +155,20 @@ static void *bad_pointer(enum kind k, unsigned flags, void *unmapped)
 	}
 }
 
+/* r is a raw syscall()'s result: -1 with errno `want`, or 0 if want is 0. */
+static void expect_errno(long r, int want, const char *what)
+{
+	int e = r == -1 ? errno : 0;
+	ok(want ? r == -1 && e == want : r == 0, "%s (%ld, errno %d)", what, r, e);
+}
+
 int main(void)
 {
 	int points = 0;
 	for (size_t i = 0; i < NCALLS; i++)
 		for (int k = 0; k < NKINDS; k++)
 			points += !!(calls[i].kinds & (1u << k));
-	plan(points + 4);
+	plan(points + 4 + 6);
 
 	/* Three pages: read-write (full of 'A', so no string ends in it), a
 	 * hole, read-only. page_end is the edge of the first. No mmap follows,
@@ -189,6 +200,22 @@ int main(void)
 		}
 	}
 
+	/* NULL itself: the old rlimit calls always copy (NULL is EFAULT, after
+	 * the resource check for getrlimit, before it for setrlimit), while
+	 * prlimit64 takes NULL as "not this one". */
+	errno = 0;
+	expect_errno(syscall(SYS_getrlimit, RLIMIT_NOFILE, NULL), EFAULT,
+		     "getrlimit(RLIMIT_NOFILE, NULL): EFAULT");
+	expect_errno(syscall(SYS_getrlimit, 999, NULL), EINVAL,
+		     "getrlimit(999, NULL): EINVAL, the resource is checked first");
+	expect_errno(syscall(SYS_setrlimit, RLIMIT_NOFILE, NULL), EFAULT,
+		     "setrlimit(RLIMIT_NOFILE, NULL): EFAULT");
+	expect_errno(syscall(SYS_setrlimit, 999, NULL), EFAULT,
+		     "setrlimit(999, NULL): EFAULT, the limit is read first");
+	expect_errno(syscall(SYS_prlimit64, 0, 999, (void *)0xffff800000000000ull, NULL), EFAULT,
+		     "prlimit64(0, 999, kernel pointer, NULL): EFAULT, the new limit is read first");
+	expect_errno(syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, NULL), 0,
+		     "prlimit64(0, RLIMIT_NOFILE, NULL, NULL): 0, NULL means neither");
 	struct sigaction now;
 	sigaction(SIGUSR1, NULL, &now);
 	ok(now.sa_handler == SIG_DFL, "the failed rt_sigaction calls left SIGUSR1 alone");
@@ -197,7 +224,7 @@ int main(void)
 	   name_after);
 	getrlimit(RLIMIT_NOFILE, &lim_after);
 	ok(lim_before.rlim_cur == lim_after.rlim_cur && lim_before.rlim_max == lim_after.rlim_max,
-	   "the failed prlimit64 calls left RLIMIT_NOFILE alone");
+	   "the failed prlimit64 and setrlimit calls left RLIMIT_NOFILE alone");
 	ok(1, "still alive after %d bad pointers", points);
 	return done();
 }
