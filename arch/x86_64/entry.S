@@ -70,6 +70,18 @@
 	popq %rdi
 	.endm
 
+/* Entry from anywhere clears RFLAGS.AC: ring 3 (POPF) or a uaccess copy in
+ * progress may have set it, and with AC set SMAP lets ring 0 touch user
+ * pages. The interrupt gate already cleared TF and NT (and IF); CLD
+ * clears DF. IRETQ brings the interrupted AC back. Without SMAP, CLAC
+ * would be #UD, and AC means nothing in ring 0. */
+	.macro CLAC_IF_SMAP
+	testb $1, uaccess_smap(%rip)
+	jz 93f
+	clac
+93:
+	.endm
+
 	.macro VECTOR_STUB v
 	.align 16
 vector_stub_\v:
@@ -98,6 +110,7 @@ vector_stubs_start:                 /* stub v is at vector_stubs_start + 16 * v 
 /* Ordinary entry: exceptions and device interrupts, from ring 0 or 3. */
 interrupt_entry:
 	cld                         /* C expects DF clear; ring 3 may have set it */
+	CLAC_IF_SMAP                /* and AC: SMAP must hold in the handler */
 	PUSH_REGS
 	testb $3, TF_CS(%rsp)       /* from user mode? */
 	jz 1f
@@ -118,6 +131,7 @@ interrupt_return:
 /* Paranoid entry: NMI, #MC, #DF, always on their IST stack. */
 paranoid_entry:
 	cld
+	CLAC_IF_SMAP
 	PUSH_REGS
 	movl $0xC0000101, %ecx      /* MSR_GS_BASE */
 	rdmsr

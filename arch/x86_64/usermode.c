@@ -129,10 +129,13 @@ static bool sysret_safe(const struct trap_frame *f)
 	       !(f->rflags & (RFLAGS_TF | RFLAGS_RF));
 }
 
-/* A 48-bit canonical lower-half address: bits 63..47 all zero. IRETQ to
+/* A canonical address (4-level paging): bits 63..47 all equal. IRETQ to
  * anything else raises #GP in ring 0 on real CPUs (QEMU's TCG lets it
- * through); a canonical kernel-half RIP is harmless, it faults in ring 3. */
-static bool rip_canonical_user(uint64_t rip) { return rip < (1ULL << 47); }
+ * through); a canonical kernel-half RIP is harmless, its fetch faults in
+ * ring 3 (SEGV_MAPERR there, as on Linux). */
+uint64_t usermode_bad_rips;
+
+static bool rip_canonical(uint64_t rip) { return (uint64_t)((int64_t)(rip << 16) >> 16) == rip; }
 
 /* RFLAGS bits ring 3 may hold, as IRETQ loads them: the arithmetic flags,
  * TF, DF, NT, RF, AC, ID (a program can set each with POPF); IF always;
@@ -167,7 +170,8 @@ bool exit_to_user_mode(struct trap_frame *f)
 		 * it is not canonical. Linux's IRETQ faults and becomes the
 		 * program's SIGSEGV (SI_KERNEL, address 0) with that RIP in its
 		 * context: the same here, before the IRETQ. */
-		if (__builtin_expect(!rip_canonical_user(f->rip), 0)) {
+		if (__builtin_expect(!rip_canonical(f->rip), 0)) {
+			__atomic_fetch_add(&usermode_bad_rips, 1, __ATOMIC_RELAXED);
 			local_irq_enable();
 			signal_fault(f, SIGSEGV, SI_KERNEL, 0);   /* queued, or the end */
 			continue;

@@ -69,6 +69,13 @@ size_t fpu_sigframe_size(void);
  * always set, so a program reading the legacy part sees real values.
  * Returns 0. */
 int fpu_to_sigframe(const void *area, void *buf);
+/* The same image written to user address `uaddr`, 256 bytes at a time
+ * through a buffer on the kernel stack: signal delivery allocates
+ * nothing, however large the area (AVX-512: ~2.7 KiB). 0, or -EFAULT.
+ * May fault user pages in and sleep: the area must hold what fpu_save()
+ * left; a switch meanwhile saves the same registers into it again, and
+ * XSTATE_BV is read once, so the image stays consistent. */
+int fpu_sigframe_to_user(const void *area, uint64_t uaddr);
 /* Validate a frame that came back from user space (`len` bytes, normally
  * fpu_sigframe_size()) and, if it is good, write it into `area` as state
  * that fpu_restore() loads without faulting: 0, or -EINVAL with the area

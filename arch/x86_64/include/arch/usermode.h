@@ -30,6 +30,11 @@ void user_switch_state(struct percpu *c, struct thread *prev, struct thread *nex
  * signals until none is left. Returns with interrupts off; the result is
  * true when the frame must leave by IRETQ rather than SYSRET. */
 bool exit_to_user_mode(struct trap_frame *f);
+/* How many times exit_to_user_mode() found a non-canonical RIP in a frame
+ * bound for ring 3 and turned it into SIGSEGV instead of an IRETQ that
+ * would #GP in ring 0 (tests read it: QEMU's TCG does not model that #GP,
+ * so the program alone cannot tell the check ran). */
+extern uint64_t usermode_bad_rips;
 
 /*
  * The SYSCALL path is entry.S's: it calls the handler through
