@@ -247,6 +247,7 @@ KTEST(user, entry_clears_ac)
 
 /* Tests run in reverse order of definition: the simplest last here runs first. */
 USER_TEST(t_smp_mm, NULL)
+USER_TEST(t_sigmem, NULL)
 USER_TEST(t_ioperm, NULL)
 USER_FAULT_TEST(t_fault_gp, SIGSEGV)
 USER_FAULT_TEST(t_fault_de, SIGFPE)
