@@ -19,7 +19,6 @@
  */
 #include "sigframe.h"
 #include <weft/uaccess.h>
-#include <weft/kmalloc.h>
 #include <weft/string.h>
 #include <weft/errno.h>
 #include <arch/trap.h>
@@ -166,22 +165,24 @@ long sys_rt_sigreturn(struct trap_frame *f)
 		fpu_restore(t->fpu);
 		preempt_enable();
 	} else {
-		/* The image (up to ~2.7 KiB) is read into a kmalloc'd buffer,
-		 * validated, then loaded: unlike delivery, a return from a
-		 * handler still needs memory (a known limit). */
+		/* Nothing allocated: the image is copied straight into this
+		 * thread's own area, detached meanwhile (t->fpu NULL: a switch
+		 * while a user page is faulted in neither saves the registers
+		 * into it nor loads it; those registers are the handler's, which
+		 * are being discarded). Then it is checked and fixed in place
+		 * (the user cannot change it any more), put back and loaded,
+		 * with preemption off: area and registers change together. */
+		void *area = t->fpu;
+		__atomic_store_n(&t->fpu, NULL, __ATOMIC_SEQ_CST);
 		size_t fsize = fpu_sigframe_size();
-		void *fbuf = kmalloc(fsize);
-		bool bad = !fbuf || copy_from_user(fbuf, fpstate, fsize) < 0;
-		if (!bad) {
-			/* The area and the registers change together: a switch in
-			 * between would save the handler's registers over the area. */
-			preempt_disable();
-			bad = fpu_from_sigframe(t->fpu, fbuf, fsize) < 0;
-			if (!bad)
-				fpu_restore(t->fpu);
-			preempt_enable();
-		}
-		kfree(fbuf);
+		bool bad = copy_from_user(area, fpstate, fsize) < 0 ||
+			   fpu_from_sigframe(area, area, fsize) < 0;
+		if (bad)
+			fpu_area_init(area);   /* loadable, for the way out */
+		preempt_disable();
+		__atomic_store_n(&t->fpu, area, __ATOMIC_SEQ_CST);
+		fpu_restore(area);
+		preempt_enable();
 		if (bad)
 			bad_frame(f, frame);
 	}

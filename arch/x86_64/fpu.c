@@ -165,10 +165,13 @@ size_t fpu_area_size(void) { return area_size; }
 uint64_t fpu_xfeatures(void) { return xfeatures; }
 
 /* kmalloc guarantees KMALLOC_ALIGN (16) only; XSAVE needs 64. Over-
- * allocate and keep kmalloc's pointer in the 8 bytes below the area. */
+ * allocate and keep kmalloc's pointer in the 8 bytes below the area; and
+ * FPU_AREA_SLACK bytes after it, so that a whole signal-frame image
+ * (fpu_sigframe_size(), MAGIC2 past the area's end) fits in it. */
+#define FPU_AREA_SLACK 4
 void *fpu_area_alloc(void)
 {
-	uint8_t *raw = kmalloc(area_size + 64 + sizeof(void *));
+	uint8_t *raw = kmalloc(area_size + FPU_AREA_SLACK + 64 + sizeof(void *));
 	if (!raw)
 		return NULL;
 	uintptr_t a = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
@@ -334,7 +337,8 @@ int fpu_from_sigframe(void *area, const void *buf, size_t len)
 	if (rd32(b + LEG_MXCSR) & ~mxcsr_mask)
 		return -EINVAL;
 	if (!xfeatures) {
-		memcpy(a, b, LEG_SIZE);
+		if (a != b)
+			memcpy(a, b, LEG_SIZE);
 		memset(a + LEG_SW, 0, LEG_SIZE - LEG_SW);
 		return 0;
 	}
@@ -348,7 +352,8 @@ int fpu_from_sigframe(void *area, const void *buf, size_t len)
 		    xsize <= area_size && xsize <= ext_size && (size_t)xsize + 4 <= len &&
 		    rd32(b + xsize) == FP_XSTATE_MAGIC2;
 	if (!full) {
-		memcpy(a, b, LEG_SIZE);
+		if (a != b)
+			memcpy(a, b, LEG_SIZE);
 		memset(a + LEG_SW, 0, area_size - LEG_SW);
 		wr64(a + LEG_SIZE, XF_X87 | XF_SSE);   /* the rest: initial */
 		return 0;
@@ -365,7 +370,8 @@ int fpu_from_sigframe(void *area, const void *buf, size_t len)
 	/* Linux restores the components sw_bytes.xfeatures names and sets
 	 * the others initial; a component past xstate_size is not there. */
 	uint64_t keep = sw_features & components_within(xsize);
-	memcpy(a, b, xsize);
+	if (a != b)
+		memcpy(a, b, xsize);
 	memset(a + xsize, 0, area_size - xsize);
 	memset(a + LEG_SW, 0, LEG_SIZE - LEG_SW);
 	wr64(a + LEG_SIZE, bv & keep);

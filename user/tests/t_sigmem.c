@@ -7,7 +7,9 @@
  * beforehand); on a machine with less memory than that (weft boots with
  * 256-512 MiB) touching a page fails first, and that fault is the SIGSEGV.
  * Either way the handler must run, on the alternate stack, while nothing
- * is left; it jumps back out, and everything is unmapped again.
+ * is left; it jumps back out. Then, memory still exhausted, a SIGUSR1
+ * handler must run and return (rt_sigreturn needs no memory either), and
+ * everything is unmapped again.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,6 +35,9 @@ static volatile uintptr_t touching;   /* written between sigsetjmp and the jump 
 static void *chunks[MAX_CHUNKS];
 static size_t nchunks;
 
+static volatile int usr1_ran;
+static void on_usr1(int sig) { usr1_ran = sig; }
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
@@ -46,7 +51,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 int main(void)
 {
-	plan(3);
+	plan(4);
 	memset(altstack, 1, sizeof altstack);   /* resident before memory runs out */
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
 	struct rlimit rl = { LIMIT, LIMIT };
@@ -79,6 +84,13 @@ int main(void)
 		*(volatile char *)guard = 1;   /* memory is out at mmap: fault here */
 	}
 	size_t mapped = nchunks;
+	/* Still out of memory: a handler that returns (rt_sigreturn) must
+	 * bring the program back too. */
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	int returned = usr1_ran == SIGUSR1;
 	/* Where the fault was: the page being touched (out of memory on the
 	 * touch) or the guard (out of memory at mmap). */
 	int exhausted = (mmap_errno == ENOMEM && got_addr == (uintptr_t)guard) ||
@@ -93,5 +105,6 @@ int main(void)
 	ok(exhausted, "while memory was exhausted (%zu MiB mapped; mmap errno %d; fault at %#lx, "
 	   "touching %#lx, guard %p)", mapped * (CHUNK >> 20), mmap_errno, (unsigned long)got_addr,
 	   (unsigned long)touching, guard);
+	ok(returned, "a SIGUSR1 handler returned through rt_sigreturn with memory exhausted");
 	return done();
 }

@@ -34,7 +34,9 @@ size_t fpu_area_size(void);
 /* The XCR0 in use (x87|SSE|AVX...), 0 when only FXSAVE is available. */
 uint64_t fpu_xfeatures(void);
 
-/* A 64-byte aligned area (NULL if out of memory), contents undefined;
+/* A 64-byte aligned area (NULL if out of memory), contents undefined,
+ * with room for fpu_sigframe_size() bytes (rt_sigreturn copies a frame
+ * image into it in place);
  * free with fpu_area_free (NULL is fine). */
 void *fpu_area_alloc(void);
 void fpu_area_free(void *area);
@@ -84,4 +86,7 @@ int fpu_sigframe_to_user(const void *area, uint64_t uaddr);
  * magic numbers (or with inconsistent sizes) restores only its legacy
  * 512 bytes, and every other component becomes initial, as on Linux. */
 int fpu_from_sigframe(void *area, const void *buf, size_t len);
+/* buf may also be the area itself (image copied in place: an area from
+ * fpu_area_alloc() has room for fpu_sigframe_size() bytes); then it is
+ * checked and fixed in place, and on -EINVAL its contents are garbage. */
 #endif
