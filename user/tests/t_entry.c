@@ -3,7 +3,7 @@
  *   - the system-call number: Linux takes RAX's low 32 bits (0x100000027
  *     is getpid); -1, numbers past the table and the x32 bit (0x40000000,
  *     x32 not enabled) are ENOSYS;
- *   - RFLAGS: AC and DF a program sets survive a system call;
+ *   - RFLAGS: AC, DF and NT a program sets survive a system call;
  *   - RIP: a signal handler at a non-canonical address, or a sigreturn
  *     frame whose RIP is non-canonical, is SIGSEGV with si_code SI_KERNEL,
  *     address 0, the bad RIP in the context (a real CPU's IRETQ would #GP
@@ -31,6 +31,7 @@
 #include "tap.h"
 
 #define RFLAGS_DF (1UL << 10)
+#define RFLAGS_NT (1UL << 14)
 #define RFLAGS_AC (1UL << 18)
 #define NONCANONICAL 0x0000800000000000UL
 #define KERNEL_HALF  0xffff800000000000UL
@@ -61,7 +62,7 @@ static void syscall_numbers(void)
 	   raw_syscall0(0x80000000L | SYS_getpid) == -ENOSYS, "numbers past the table: ENOSYS");
 }
 
-/* Set AC and DF, make a system call, read the flags back, clear both
+/* Set AC, DF and NT, make a system call, read the flags back, clear them
  * (nothing else runs in between: C code must see DF clear). */
 static void flags_survive(void)
 {
@@ -73,12 +74,13 @@ static void flags_survive(void)
 			 "pushfq; popq %[after]\n\t"
 			 "pushfq; andq %[clear], (%%rsp); popfq"
 			 : [before] "=&r"(before), [after] "=&r"(after), "=&a"(r)
-			 : [set] "r"(RFLAGS_AC | RFLAGS_DF), [clear] "r"(~(RFLAGS_AC | RFLAGS_DF)),
+			 : [set] "r"(RFLAGS_AC | RFLAGS_DF | RFLAGS_NT),
+			   [clear] "r"(~(RFLAGS_AC | RFLAGS_DF | RFLAGS_NT)),
 			   [nr] "i"(SYS_getppid)
 			 : "rcx", "r11", "memory", "cc");
-	ok((before & (RFLAGS_AC | RFLAGS_DF)) == (RFLAGS_AC | RFLAGS_DF) && r >= 0 &&
-	   (after & (RFLAGS_AC | RFLAGS_DF)) == (RFLAGS_AC | RFLAGS_DF),
-	   "AC and DF survive a system call (before %#lx, after %#lx)", (unsigned long)before,
+	const uint64_t set = RFLAGS_AC | RFLAGS_DF | RFLAGS_NT;
+	ok((before & set) == set && r >= 0 && (after & set) == set,
+	   "AC, DF and NT survive a system call (before %#lx, after %#lx)", (unsigned long)before,
 	   (unsigned long)after);
 }
 
