@@ -169,9 +169,9 @@ paranoid_entry:
  *     values in the registers whenever entry.S has control.
  * syscall_frame_complete fills those and sets vector = VEC_SYSCALL. It
  * runs before anything reads the whole frame: the slow exit (signals,
- * restarts, IRETQ) and the handlers that copy or rewrite it (the
- * SYSCALL_FULL_FRAME stubs below, named in kernel/syscall.c's table).
- * current_user_frame() checks the frame is complete.
+ * restarts, IRETQ), the slow dispatch, and the handlers that copy or
+ * rewrite it (entered through syscall_full_frame below; kernel/syscall.c
+ * says which). current_user_frame() checks the frame is complete.
  */
 	.globl syscall_entry
 syscall_entry:
@@ -199,7 +199,6 @@ syscall_entry:
 	sti                                 /* system calls are preemptible */
 	movq %r10, %rcx                     /* argument 4: R10 in the syscall ABI, RCX in C's */
 	call *syscall_table(, %rax, 8)      /* RDI..R9 as the program set them */
-	.globl syscall_after_handler
 syscall_after_handler:                  /* RAX = the result */
 	cli                                 /* the checks and SYSRET are one step */
 	movq %gs:PERCPU_CURRENT, %rcx
@@ -249,7 +248,7 @@ syscall_nr_slow:
  * syscall_frame_complete: fill the slots syscall_entry left unwritten,
  * once (vector VEC_SYSCALL_PARTIAL -> VEC_SYSCALL); a frame that is
  * complete already (or that rt_sigreturn rewrote) is left alone. Call it
- * only from syscall_entry's paths or a SYSCALL_FULL_FRAME stub, while
+ * only from syscall_entry's paths or syscall_full_frame, while
  * RBX and R12-R15 hold the user's values. Uses R11 only: every argument
  * register survives, so a stub can jump on to its handler.
  */
@@ -264,7 +263,8 @@ syscall_frame_complete:
 	movq %r13, TF_R13(%r11)
 	movq %r14, TF_R14(%r11)
 	movq %r15, TF_R15(%r11)
-	movq %rax, TF_RAX(%r11)             /* the number, as an interrupt frame would hold RAX */
+	movq %rax, TF_RAX(%r11)             /* RAX now: the number (the slow exit then
+					     * stores the result over it) */
 	pushq TF_RIP(%r11)                  /* RCX as SYSCALL left it: = RIP */
 	popq TF_RCX(%r11)
 	pushq TF_RFLAGS(%r11)               /* R11 as SYSCALL left it: = RFLAGS */
