@@ -129,19 +129,19 @@ static bool sysret_safe(const struct trap_frame *f)
 	       !(f->rflags & (RFLAGS_TF | RFLAGS_RF));
 }
 
+uint64_t usermode_bad_rips;
+
 /* A canonical address (4-level paging): bits 63..47 all equal. IRETQ to
  * anything else raises #GP in ring 0 on real CPUs (QEMU's TCG lets it
  * through); a canonical kernel-half RIP is harmless, its fetch faults in
  * ring 3 (SEGV_MAPERR there, as on Linux). */
-uint64_t usermode_bad_rips;
-
 static bool rip_canonical(uint64_t rip) { return (uint64_t)((int64_t)(rip << 16) >> 16) == rip; }
 
 /* RFLAGS bits ring 3 may hold, as IRETQ loads them: the arithmetic flags,
  * TF, DF, NT, RF, AC, ID (a program can set each with POPF); IF always;
  * never IOPL (ports: the TSS bitmap decides), VM, VIF or VIP. */
 #define RFLAGS_USER_OK (0x00200000UL | RFLAGS_AC | RFLAGS_RF | RFLAGS_NT | RFLAGS_DF | \
-			RFLAGS_TF | 0xcd5UL)   /* ID; CF PF AF ZF SF OF */
+			RFLAGS_TF | 0x8d5UL)   /* ID; CF PF AF ZF SF OF */
 #define RFLAGS_FIXED1  0x2UL                   /* bit 1 reads as 1 */
 
 bool exit_to_user_mode(struct trap_frame *f)
