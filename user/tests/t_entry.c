@@ -10,7 +10,8 @@
  *     in ring 0); a canonical kernel-half RIP faults in ring 3
  *     (SEGV_MAPERR at that address);
  *   - rt_sigreturn with a NULL fpstate: the FPU state is reset, not the
- *     process killed;
+ *     process killed; flags in its frame beyond what ring 3 may set itself
+ *     (IOPL, NT, VM) are ignored, AC is taken;
  *   - the last page below 2^47 cannot be mapped (a SYSCALL there would
  *     return to a non-canonical RIP): ENOMEM.
  *
@@ -152,6 +153,29 @@ static void bad_rips(void)
 	set_handler(SIGSEGV, SIG_DFL, 0);
 }
 
+/* A handler asks for IOPL 3, NT, VM and AC in the flags it returns to:
+ * sigreturn takes only what ring 3 may set itself (AC), as Linux does. */
+static void wild_flags(int sig, siginfo_t *si, void *v)
+{
+	(void)sig;
+	(void)si;
+	((ucontext_t *)v)->uc_mcontext.gregs[REG_EFL] |= 0x3000 | RFLAGS_NT | 0x20000 | RFLAGS_AC;
+}
+
+static void sigreturn_flags(void)
+{
+	set_handler(SIGUSR1, wild_flags, SA_SIGINFO);
+	uint64_t f;
+	/* raise() returns through sigreturn into libc: read the flags at once,
+	 * then clear AC before any other C code runs. */
+	raise(SIGUSR1);
+	__asm__ volatile("pushfq; popq %0; pushfq; andq %1, (%%rsp); popfq"
+			 : "=&r"(f) : "r"(~RFLAGS_AC) : "cc");
+	ok(!(f & (0x3000 | RFLAGS_NT | 0x20000)) && (f & RFLAGS_AC),
+	   "sigreturn: no IOPL, NT or VM from the frame, AC kept (%#lx)", (unsigned long)f);
+	set_handler(SIGUSR1, SIG_DFL, 0);
+}
+
 static void null_fpstate(int sig, siginfo_t *si, void *v)
 {
 	(void)sig;
@@ -219,11 +243,12 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "acspin"))
 		return ac_spin();
-	plan(11);
+	plan(12);
 	syscall_numbers();
 	flags_survive();
 	bad_rips();
 	fpstate_reset();
+	sigreturn_flags();
 	last_page();
 	return done();
 }
