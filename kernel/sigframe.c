@@ -16,6 +16,10 @@
  * back, so a handler that edits uc_mcontext changes where and how the
  * interrupted code resumes. The return leaves by IRETQ (RCX/R11 are
  * restored too, which SYSRET would clobber).
+ *
+ * Neither way allocates memory (a SIGSEGV handler must run when memory is
+ * exhausted): the rt_sigframe lives on the kernel stack, and the FPU image
+ * goes between user memory and the thread's own FPU area directly.
  */
 #include "sigframe.h"
 #include <weft/uaccess.h>
