@@ -283,11 +283,14 @@ syscall_full_frame:
 
 /* void user_enter(struct trap_frame *f): first entry to ring 3 of a new
  * user thread. f is at the top of its kernel stack (where an entry from
- * ring 3 will put the next frame); leave through the common IRETQ exit. */
+ * ring 3 will put the next frame); the C stack below it is dead. Leave as
+ * every other way out does: exit_to_user_mode() (pending work, the RIP
+ * check), then the common IRETQ exit. */
 	.globl user_enter
 user_enter:
 	cli
 	movq %rdi, %rsp
+	call exit_to_user_mode              /* returns with IRQs off */
 	jmp interrupt_return
 
 	.section .rodata
