@@ -215,5 +215,13 @@ int exec_load(struct mm *mm, const char *path, const char *const argv[], const c
 	if ((r = build_stack(mm, path, argv, envp, &img, bias, &ex->stack_pointer)) < 0)
 		return r;
 	ex->entry = img.entry + bias;
+	/* The first IRETQ goes there: never to a RIP outside the user half
+	 * (non-canonical would fault in ring 0). Linux refuses such a program
+	 * with EINVAL too. */
+	if (ex->entry >= USER_TOP) {
+		pr_err("exec: %s: entry point %#lx outside user space\n", path,
+		       (unsigned long)ex->entry);
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -16,10 +16,13 @@
  * back, so a handler that edits uc_mcontext changes where and how the
  * interrupted code resumes. The return leaves by IRETQ (RCX/R11 are
  * restored too, which SYSRET would clobber).
+ *
+ * Neither way allocates memory (a SIGSEGV handler must run when memory is
+ * exhausted): the rt_sigframe lives on the kernel stack, and the FPU image
+ * goes between user memory and the thread's own FPU area directly.
  */
 #include "sigframe.h"
 #include <weft/uaccess.h>
-#include <weft/kmalloc.h>
 #include <weft/string.h>
 #include <weft/errno.h>
 #include <arch/trap.h>
@@ -103,34 +106,30 @@ void sigframe_setup(struct trap_frame *f, int sig, const struct k_siginfo *info,
 	uint64_t fpstate = (sp - fsize) & ~63ULL;
 	uint64_t frame = ((fpstate - sizeof(struct rt_sigframe)) & ~15ULL) - 8;
 
-	struct rt_sigframe *fr = kzalloc(sizeof *fr);
-	void *fbuf = kzalloc(fsize);
-	int bad = !fr || !fbuf;
-	if (!bad) {
-		fr->pretcode = act->restorer;
-		fr->uc.flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS |
-			       (fpu_xfeatures() ? UC_FP_XSTATE : 0);
-		fr->uc.stack.sp = t->sig->alt_sp;
-		fr->uc.stack.size = t->sig->alt_size;
-		fr->uc.stack.flags = on_alt ? SS_ONSTACK : t->sig->alt_flags;
-		save_regs(&fr->uc.mcontext, f);
-		fr->uc.mcontext.fpstate = fpstate;
-		fr->uc.mcontext.oldmask = t->sig->mask;
-		fr->uc.mcontext.cr2 = sig == SIGSEGV || sig == SIGBUS ? info->addr : 0;
-		fr->uc.sigmask = t->sig->mask;
-		fr->info = *info;
-		/* The live registers are the interrupted code's. Preemption
-		 * off: a switch in between would save over the area. */
-		preempt_disable();
-		fpu_save(t->fpu);
-		fpu_to_sigframe(t->fpu, fbuf);
-		preempt_enable();
-		bad = copy_to_user(fpstate, fbuf, fsize) < 0 ||
-		      copy_to_user(frame, fr, sizeof *fr) < 0;
-	}
-	kfree(fr);
-	kfree(fbuf);
-	if (bad)
+	/* Nothing is allocated: the frame (440 bytes) is built on this
+	 * kernel stack, the FPU image goes out in pieces from the thread's
+	 * own area, so a handler runs even when memory is exhausted. */
+	_Static_assert(sizeof(struct rt_sigframe) <= 512, "built on the kernel stack");
+	struct rt_sigframe fr;
+	memset(&fr, 0, sizeof fr);
+	fr.pretcode = act->restorer;
+	fr.uc.flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | (fpu_xfeatures() ? UC_FP_XSTATE : 0);
+	fr.uc.stack.sp = t->sig->alt_sp;
+	fr.uc.stack.size = t->sig->alt_size;
+	fr.uc.stack.flags = on_alt ? SS_ONSTACK : t->sig->alt_flags;
+	save_regs(&fr.uc.mcontext, f);
+	fr.uc.mcontext.fpstate = fpstate;
+	fr.uc.mcontext.oldmask = t->sig->mask;
+	fr.uc.mcontext.cr2 = sig == SIGSEGV || sig == SIGBUS ? info->addr : 0;
+	fr.uc.sigmask = t->sig->mask;
+	fr.info = *info;
+	/* The live registers are the interrupted code's: save them. A switch
+	 * during the copy (a user page faulted in) saves the same registers
+	 * into the area again, which changes nothing. */
+	preempt_disable();
+	fpu_save(t->fpu);
+	preempt_enable();
+	if (fpu_sigframe_to_user(t->fpu, fpstate) < 0 || copy_to_user(frame, &fr, sizeof fr) < 0)
 		bad_frame(f, frame);
 
 	f->rsp = frame;
@@ -158,25 +157,38 @@ long sys_rt_sigreturn(struct trap_frame *f)
 {
 	struct thread *t = current();
 	uint64_t frame = f->rsp - 8;   /* sa_restorer's RET popped pretcode */
-	struct rt_sigframe *fr = kmalloc(sizeof *fr);
-	size_t fsize = fpu_sigframe_size();
-	void *fbuf = kmalloc(fsize);
-	bool bad = !fr || !fbuf || copy_from_user(fr, frame, sizeof *fr) < 0;
-	if (!bad)
-		bad = copy_from_user(fbuf, fr->uc.mcontext.fpstate, fsize) < 0;
-	if (!bad) {
-		/* The area and the registers change together: a switch in
-		 * between would save the handler's registers over the area. */
-		preempt_disable();
-		bad = fpu_from_sigframe(t->fpu, fbuf, fsize) < 0;
-		if (!bad)
-			fpu_restore(t->fpu);
-		preempt_enable();
-	}
-	if (bad) {
-		kfree(fr);
-		kfree(fbuf);
+	struct rt_sigframe frs, *fr = &frs;
+	if (copy_from_user(fr, frame, sizeof *fr) < 0)
 		bad_frame(f, frame);
+	uint64_t fpstate = fr->uc.mcontext.fpstate;
+	if (!fpstate) {
+		/* No FPU state in the frame: the FPU starts afresh, as on
+		 * Linux. Area and registers together (preemption off). */
+		preempt_disable();
+		fpu_area_init(t->fpu);
+		fpu_restore(t->fpu);
+		preempt_enable();
+	} else {
+		/* Nothing allocated: the image is copied straight into this
+		 * thread's own area, detached meanwhile (t->fpu NULL: a switch
+		 * while a user page is faulted in neither saves the registers
+		 * into it nor loads it; those registers are the handler's, which
+		 * are being discarded). Then it is checked and fixed in place
+		 * (the user cannot change it any more), put back and loaded,
+		 * with preemption off: area and registers change together. */
+		void *area = t->fpu;
+		__atomic_store_n(&t->fpu, NULL, __ATOMIC_SEQ_CST);
+		size_t fsize = fpu_sigframe_size();
+		bool bad = copy_from_user(area, fpstate, fsize) < 0 ||
+			   fpu_from_sigframe(area, area, fsize) < 0;
+		if (bad)
+			fpu_area_init(area);   /* loadable, for the way out */
+		preempt_disable();
+		__atomic_store_n(&t->fpu, area, __ATOMIC_SEQ_CST);
+		fpu_restore(area);
+		preempt_enable();
+		if (bad)
+			bad_frame(f, frame);
 	}
 	restore_regs(f, &fr->uc.mcontext);
 	signal_set_mask(fr->uc.sigmask);
@@ -190,8 +202,6 @@ long sys_rt_sigreturn(struct trap_frame *f)
 			t->sig->alt_flags = 0;
 		}
 	}
-	kfree(fr);
-	kfree(fbuf);
 	f->vector = VEC_SIGRETURN;     /* no restart logic, and leave by IRETQ */
 	t->frame_rewritten = true;     /* not by the SYSRET fast way */
 	return (long)f->rax;           /* the dispatcher stores it back into RAX */

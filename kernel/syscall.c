@@ -279,38 +279,32 @@ static const syscall_fn table[SYS_MAX] = {
 	E(SYS_sched_setaffinity, sys_sched_setaffinity), E(SYS_ioperm, sys_ioperm),
 };
 
+_Static_assert(SYS_MAX == SYSCALL_TABLE_SIZE, "entry.S bounds the number by SYSCALL_TABLE_SIZE");
+
+/*
+ * What entry.S calls (set up by syscall_init() from `table`, never NULL):
+ * syscall_table[nr] is the handler, or entry.S's syscall_full_frame for
+ * the calls that read the whole user frame, which completes it and goes
+ * on to syscall_full_frame_table[nr]. With the strace option every number
+ * goes the full-frame way, to syscall_traced().
+ */
+syscall_fn syscall_table[SYS_MAX];
+syscall_fn syscall_full_frame_table[SYS_MAX];
+void syscall_full_frame(void);   /* entry.S */
+
+/* The handlers that call current_user_frame(). */
+static bool needs_full_frame(unsigned nr) { return nr == SYS_clone || nr == SYS_rt_sigreturn; }
+
 static uint64_t reported[SYS_MAX / 64 + 1];  /* -ENOSYS logged once per number */
 
-/* The rare cases: tracing (boot option strace) and unknown numbers. */
-static __attribute__((noinline, cold)) long syscall_invoke_slow(struct trap_frame *f)
+static long syscall_unknown(uint64_t nr)
 {
-	uint64_t nr = f->error_code;
-	syscall_fn fn = nr < SYS_MAX ? table[nr] : NULL;
-	if (fn) {
-		kprintf("[%d] syscall %lu (%#lx, %#lx, %#lx, %#lx)\n", current()->tid,
-			(unsigned long)nr, (unsigned long)f->rdi, (unsigned long)f->rsi,
-			(unsigned long)f->rdx, (unsigned long)f->r10);
-		long r = fn(f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
-		kprintf("[%d] syscall %lu = %ld\n", current()->tid, (unsigned long)nr, r);
-		return r;
-	}
 	uint64_t slot = nr < SYS_MAX ? nr : SYS_MAX;
 	if (!(__atomic_fetch_or(&reported[slot / 64], 1ULL << (slot % 64), __ATOMIC_RELAXED) &
 	      (1ULL << (slot % 64))))
-		pr_warn("weft: %s[%d]: unknown system call %lu: -ENOSYS\n", current_process()->name,
+		pr_warn("weft: %s[%d]: unknown system call %#lx: -ENOSYS\n", current_process()->name,
 			current_process()->pid, (unsigned long)nr);
 	return -ENOSYS;
-}
-
-/* The table the fast path looks in: `table`, or with strace on, one with
- * no entries, which sends every call to syscall_invoke_slow(). */
-static const syscall_fn no_entries[SYS_MAX];
-static const syscall_fn *fast_table = table;
-
-void syscall_init(void)
-{
-	if (boot_options.strace)
-		fast_table = no_entries;
 }
 
 /* The frame entry.S built for this system call, at the top of the running
@@ -320,21 +314,46 @@ static inline struct trap_frame *entry_frame(void)
 	return user_frame_at(percpu_read(kernel_stack_top));
 }
 
-/* Interrupts are off on entry (SYSCALL's FMASK) and on return. The six
- * arguments come straight from the registers the program loaded (entry.S
- * only moved R10 to RCX); the number is in the frame. Nothing is kept in
- * registers across the handler: the frame is found again after it. */
-int syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+/* syscall_table's entry for a number with no handler. */
+static long sys_ni_syscall(void) { return syscall_unknown(entry_frame()->error_code); }
+
+/* With strace on, every call, its frame complete: log it and its result. */
+static long syscall_traced(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			   uint64_t a5)
+{
+	uint64_t nr = (uint32_t)entry_frame()->error_code;
+	syscall_fn fn = nr < SYS_MAX ? table[nr] : NULL;
+	if (!fn)
+		return syscall_unknown(entry_frame()->error_code);
+	kprintf("[%d] syscall %lu (%#lx, %#lx, %#lx, %#lx)\n", current()->tid, (unsigned long)nr,
+		(unsigned long)a0, (unsigned long)a1, (unsigned long)a2, (unsigned long)a3);
+	long r = fn(a0, a1, a2, a3, a4, a5);
+	kprintf("[%d] syscall %lu = %ld\n", current()->tid, (unsigned long)nr, r);
+	return r;
+}
+
+void syscall_init(void)
+{
+	for (unsigned nr = 0; nr < SYS_MAX; nr++) {
+		syscall_fn fn = table[nr] ? table[nr] : (syscall_fn)(void (*)(void))sys_ni_syscall;
+		if (boot_options.strace)
+			fn = syscall_traced;
+		syscall_full_frame_table[nr] = fn;
+		syscall_table[nr] = boot_options.strace || needs_full_frame(nr)
+					    ? (syscall_fn)(void (*)(void))syscall_full_frame
+					    : fn;
+	}
+}
+
+/* Linux takes the number as a 32-bit int and ignores RAX's high half:
+ * 0x100000027 is getpid, -1 and 0x40000000 + n (x32, which weft does not
+ * have) are unknown. */
+long syscall_invoke_slow(struct trap_frame *f)
 {
 	local_irq_enable();          /* system calls are preemptible */
-	uint64_t nr = entry_frame()->error_code;
-	syscall_fn fn = nr < SYS_MAX ? fast_table[nr] : NULL;
-	long r = __builtin_expect(fn != NULL, 1) ? fn(a0, a1, a2, a3, a4, a5)
-						 : syscall_invoke_slow(entry_frame());
-	struct trap_frame *f = entry_frame();
-	f->rax = (uint64_t)r;
-	local_irq_disable();
-	if (__builtin_expect(syscall_exit_is_fast(current(), r), 1))
-		return 0;
-	return exit_to_user_mode(f);
+	uint32_t nr = (uint32_t)f->error_code;
+	if (nr >= SYS_MAX)
+		return syscall_unknown(f->error_code);
+	/* The frame is complete: the full-frame target is right for any nr. */
+	return syscall_full_frame_table[nr](f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
 }

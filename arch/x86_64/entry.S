@@ -26,6 +26,7 @@
  */
 #include <arch/trap.h>
 #include <arch/percpu.h>
+#include <arch/switch.h>
 
 /* Exceptions for which the CPU pushes an error code. */
 #define HAS_ERROR(v) ((v) == 8 || (v) == 10 || (v) == 11 || (v) == 12 || \
@@ -69,6 +70,18 @@
 	popq %rdi
 	.endm
 
+/* Entry from anywhere clears RFLAGS.AC: ring 3 (POPF) or a uaccess copy in
+ * progress may have set it, and with AC set SMAP lets ring 0 touch user
+ * pages. The interrupt gate already cleared TF and NT (and IF); CLD
+ * clears DF. IRETQ brings the interrupted AC back. Without SMAP, CLAC
+ * would be #UD, and AC means nothing in ring 0. */
+	.macro CLAC_IF_SMAP
+	testb $1, uaccess_smap(%rip)
+	jz 93f
+	clac
+93:
+	.endm
+
 	.macro VECTOR_STUB v
 	.align 16
 vector_stub_\v:
@@ -97,6 +110,7 @@ vector_stubs_start:                 /* stub v is at vector_stubs_start + 16 * v 
 /* Ordinary entry: exceptions and device interrupts, from ring 0 or 3. */
 interrupt_entry:
 	cld                         /* C expects DF clear; ring 3 may have set it */
+	CLAC_IF_SMAP                /* and AC: SMAP must hold in the handler */
 	PUSH_REGS
 	testb $3, TF_CS(%rsp)       /* from user mode? */
 	jz 1f
@@ -117,6 +131,7 @@ interrupt_return:
 /* Paranoid entry: NMI, #MC, #DF, always on their IST stack. */
 paranoid_entry:
 	cld
+	CLAC_IF_SMAP
 	PUSH_REGS
 	movl $0xC0000101, %ecx      /* MSR_GS_BASE */
 	rdmsr
@@ -137,12 +152,26 @@ paranoid_entry:
 
 /*
  * SYSCALL entry. The CPU has put the user RIP in RCX and RFLAGS in R11,
- * cleared the RFLAGS bits in MSR_FMASK (IF among them: interrupts are
- * off), loaded the kernel CS/SS, and changed nothing else: RSP is still
- * the user's and GS still the user's. We build the same struct trap_frame
- * an interrupt from ring 3 would (so signals, ptrace-like inspection and
- * the IRETQ exit need only one layout), with vector = VEC_SYSCALL and the
- * system-call number in error_code (Linux's orig_rax: kept for restarts).
+ * cleared the RFLAGS bits in MSR_FMASK (IF, TF, DF, NT, AC: interrupts are
+ * off, and SMAP is on whatever ring 3 did with AC), loaded the kernel
+ * CS/SS, and changed nothing else: RSP is still the user's and GS still
+ * the user's.
+ *
+ * The frame is the struct trap_frame an interrupt from ring 3 would build,
+ * but the fast path writes only what it must (the null system call is the
+ * template for every other, so each instruction here counts):
+ *   written at entry: SS, RSP, RFLAGS, CS, RIP, the number (error_code,
+ *     Linux's orig_rax, kept for restarts), RDI RSI RDX R10 R8 R9 (C may
+ *     clobber them, and Linux preserves them) and RBP (zeroed for C so
+ *     backtraces end here); vector = VEC_SYSCALL_PARTIAL;
+ *   not written: RAX, the RCX/R11 copies of RIP/RFLAGS, and the
+ *     callee-saved RBX, R12-R15, which C preserves: they hold the user's
+ *     values in the registers whenever entry.S has control.
+ * syscall_frame_complete fills those and sets vector = VEC_SYSCALL. It
+ * runs before anything reads the whole frame: the slow exit (signals,
+ * restarts, IRETQ), the slow dispatch, and the handlers that copy or
+ * rewrite it (entered through syscall_full_frame below; kernel/syscall.c
+ * says which). current_user_frame() checks the frame is complete.
  */
 	.globl syscall_entry
 syscall_entry:
@@ -155,40 +184,113 @@ syscall_entry:
 	pushq $(GDT_USER_CS | 3)            /* .cs */
 	pushq %rcx                          /* .rip */
 	pushq %rax                          /* .error_code = system-call number */
-	pushq $VEC_SYSCALL                  /* .vector */
-	PUSH_REGS                           /* RCX/R11 land in .rcx/.r11 as well */
+	pushq $VEC_SYSCALL_PARTIAL          /* .vector */
+	subq $TF_VECTOR, %rsp               /* RSP = the frame (r15 .. rdi below) */
+	movq %rdi, TF_RDI(%rsp)
+	movq %rsi, TF_RSI(%rsp)
+	movq %rdx, TF_RDX(%rsp)
+	movq %r10, TF_R10(%rsp)
+	movq %r8, TF_R8(%rsp)
+	movq %r9, TF_R9(%rsp)
+	movq %rbp, TF_RBP(%rsp)
 	xorl %ebp, %ebp                     /* backtraces end here */
+	cmpq $SYSCALL_TABLE_SIZE, %rax      /* all 64 bits: a number with high bits */
+	jae syscall_nr_slow                 /* set takes the slow way (Linux uses the low 32) */
+	sti                                 /* system calls are preemptible */
 	movq %r10, %rcx                     /* argument 4: R10 in the syscall ABI, RCX in C's */
-	call syscall_dispatch               /* (RDI..R9 as the program set them); enables
-					     * interrupts inside, returns with them off */
-	testl %eax, %eax                    /* 0: the frame is as we built it (usermode.c) */
-	jnz interrupt_return                /* else the general IRETQ path */
-	/* R15..R12 and RBX still hold the user's values: C preserved them,
-	 * and only rt_sigreturn rewrites them in the frame (it leaves by
-	 * IRETQ). RBP was zeroed above, the rest are C's scratch registers. */
-	addq $TF_RBP, %rsp                  /* skip .r15 .. .r12 */
-	popq %rbp
-	popq %rbx
-	popq %r11                           /* = .rflags */
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rax                           /* the result */
-	popq %rcx                           /* = .rip */
-	popq %rdx
-	popq %rsi
-	popq %rdi
-	movq TF_RSP - TF_VECTOR(%rsp), %rsp /* the user's RSP: kernel stack left */
+	call *syscall_table(, %rax, 8)      /* RDI..R9 as the program set them */
+syscall_after_handler:                  /* RAX = the result */
+	cli                                 /* the checks and SYSRET are one step */
+	movq %gs:PERCPU_CURRENT, %rcx
+	cmpl $0, THREAD_EXIT_WORK(%rcx)     /* need-resched, signal, killed, rewritten */
+	jne syscall_exit_slow
+	leaq SYSCALL_RESTART_HI(%rax), %rcx /* -ERESTARTNOHAND..-ERESTARTSYS -> 0..2 */
+	cmpq $(SYSCALL_RESTART_HI - SYSCALL_RESTART_LO), %rcx
+	jbe syscall_exit_slow               /* a restart code: exit_to_user_mode() */
+syscall_sysret:
+	/* SYSRET-safe by construction: RCX and R11 from the frame's RIP and
+	 * RFLAGS as SYSCALL gave them (or as exit_to_user_mode() checked
+	 * them, sysret_safe()), RIP canonical (see <arch/usermode.h>). RBX,
+	 * R12-R15 are the user's (C preserved them). */
+	movq TF_RDI(%rsp), %rdi
+	movq TF_RSI(%rsp), %rsi
+	movq TF_RDX(%rsp), %rdx
+	movq TF_R10(%rsp), %r10
+	movq TF_R8(%rsp), %r8
+	movq TF_R9(%rsp), %r9
+	movq TF_RBP(%rsp), %rbp
+	movq TF_RIP(%rsp), %rcx             /* SYSRET's RIP */
+	movq TF_RFLAGS(%rsp), %r11          /* SYSRET's RFLAGS */
+	movq TF_RSP(%rsp), %rsp             /* the user's RSP: kernel stack left */
 	swapgs                              /* user GS base; no GS use after this */
 	sysretq                             /* RIP = RCX, RFLAGS = R11, ring 3 */
 
+/* The slow exit: work flagged on the thread, or a restart code. IRQs off,
+ * RAX = the handler's result, RSP = the frame. */
+syscall_exit_slow:
+	call syscall_frame_complete
+	movq %rax, TF_RAX(%rsp)             /* the result, where signals and restarts look */
+	movq %rsp, %rdi
+	call exit_to_user_mode              /* returns with IRQs off */
+	testb %al, %al                      /* true: must leave by IRETQ */
+	jnz interrupt_return
+	movq TF_RAX(%rsp), %rax             /* maybe changed (-EINTR) */
+	jmp syscall_sysret
+
+/* A number >= SYSCALL_TABLE_SIZE (high bits set, or unknown): C decides. */
+syscall_nr_slow:
+	call syscall_frame_complete
+	movq %rsp, %rdi
+	call syscall_invoke_slow            /* enables IRQs; returns the result */
+	jmp syscall_after_handler
+
+/*
+ * syscall_frame_complete: fill the slots syscall_entry left unwritten,
+ * once (vector VEC_SYSCALL_PARTIAL -> VEC_SYSCALL); a frame that is
+ * complete already (or that rt_sigreturn rewrote) is left alone. Call it
+ * only from syscall_entry's paths or syscall_full_frame, while
+ * RBX and R12-R15 hold the user's values. Uses R11 only: every argument
+ * register survives, so a stub can jump on to its handler.
+ */
+syscall_frame_complete:
+	movq %gs:PERCPU_KERNEL_STACK, %r11
+	subq $TF_SIZE, %r11                 /* the user frame (user_frame_at) */
+	cmpq $VEC_SYSCALL_PARTIAL, TF_VECTOR(%r11)
+	jne 1f
+	movq $VEC_SYSCALL, TF_VECTOR(%r11)
+	movq %rbx, TF_RBX(%r11)
+	movq %r12, TF_R12(%r11)
+	movq %r13, TF_R13(%r11)
+	movq %r14, TF_R14(%r11)
+	movq %r15, TF_R15(%r11)
+	movq %rax, TF_RAX(%r11)             /* RAX now: the number (the slow exit then
+					     * stores the result over it) */
+	pushq TF_RIP(%r11)                  /* RCX as SYSCALL left it: = RIP */
+	popq TF_RCX(%r11)
+	pushq TF_RFLAGS(%r11)               /* R11 as SYSCALL left it: = RFLAGS */
+	popq TF_R11(%r11)
+1:	ret
+
+/* syscall_table's entry for a handler that reads or copies the whole
+ * user frame (current_user_frame(); kernel/syscall.c chooses which):
+ * complete it, then go on to the handler through syscall_full_frame_table,
+ * RAX still the number (below SYSCALL_TABLE_SIZE) and the argument
+ * registers untouched. */
+	.globl syscall_full_frame
+syscall_full_frame:
+	call syscall_frame_complete
+	jmp *syscall_full_frame_table(, %rax, 8)
+
 /* void user_enter(struct trap_frame *f): first entry to ring 3 of a new
  * user thread. f is at the top of its kernel stack (where an entry from
- * ring 3 will put the next frame); leave through the common IRETQ exit. */
+ * ring 3 will put the next frame); the C stack below it is dead. Leave as
+ * every other way out does: exit_to_user_mode() (pending work, the RIP
+ * check), then the common IRETQ exit. */
 	.globl user_enter
 user_enter:
 	cli
 	movq %rdi, %rsp
+	call exit_to_user_mode              /* returns with IRQs off */
 	jmp interrupt_return
 
 	.section .rodata

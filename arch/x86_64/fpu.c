@@ -26,6 +26,7 @@
 #include <weft/kmalloc.h>
 #include <weft/string.h>
 #include <weft/errno.h>
+#include <weft/uaccess.h>
 #include <weft/printk.h>
 
 #define CR0_MP (1UL << 1)
@@ -164,10 +165,13 @@ size_t fpu_area_size(void) { return area_size; }
 uint64_t fpu_xfeatures(void) { return xfeatures; }
 
 /* kmalloc guarantees KMALLOC_ALIGN (16) only; XSAVE needs 64. Over-
- * allocate and keep kmalloc's pointer in the 8 bytes below the area. */
+ * allocate and keep kmalloc's pointer in the 8 bytes below the area; and
+ * FPU_AREA_SLACK bytes after it, so that a whole signal-frame image
+ * (fpu_sigframe_size(), MAGIC2 past the area's end) fits in it. */
+#define FPU_AREA_SLACK 4
 void *fpu_area_alloc(void)
 {
-	uint8_t *raw = kmalloc(area_size + 64 + sizeof(void *));
+	uint8_t *raw = kmalloc(area_size + FPU_AREA_SLACK + 64 + sizeof(void *));
 	if (!raw)
 		return NULL;
 	uintptr_t a = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
@@ -183,16 +187,6 @@ void fpu_area_free(void *area)
 	if (area)
 		kfree(((void **)area)[-1]);
 }
-
-/* x87 registers empty, FCW default: what FNINIT leaves, in legacy layout. */
-static void legacy_init_x87(uint8_t *p)
-{
-	memset(p, 0, LEG_MXCSR);               /* FSW, FTW (abridged: all empty), FOP, FIP, FDP */
-	wr16(p + LEG_FCW, FCW_DEFAULT);
-	memset(p + LEG_ST, 0, LEG_XMM - LEG_ST);
-}
-
-static void legacy_init_sse(uint8_t *p) { memset(p + LEG_XMM, 0, 256); }
 
 void fpu_area_init(void *area)
 {
@@ -246,34 +240,80 @@ uint16_t fpu_read_fsw_from_area(const void *area)
 
 size_t fpu_sigframe_size(void) { return xfeatures ? area_size + 4 : LEG_SIZE; }
 
-int fpu_to_sigframe(const void *area, void *buf)
+/* The part of [lo, hi) of the frame image that falls in the piece
+ * [off, off + n) held at out: zeroed, or (put) set to the bytes of v. */
+static void piece_zero(uint8_t *out, size_t off, size_t n, size_t lo, size_t hi)
 {
-	uint8_t *b = buf;
-	memcpy(b, area, area_size);
-	memset(b + LEG_SW, 0, LEG_SIZE - LEG_SW);
+	size_t s = lo > off ? lo : off, e = hi < off + n ? hi : off + n;
+	if (s < e)
+		memset(out + (s - off), 0, e - s);
+}
+
+static void piece_put(uint8_t *out, size_t off, size_t n, size_t at, uint64_t v, size_t len)
+{
+	uint8_t bytes[8];
+	wr64(bytes, v);    /* little-endian: the low `len` bytes are the value */
+	for (size_t i = 0; i < len; i++)
+		if (at + i >= off && at + i < off + n)
+			out[at + i - off] = bytes[i];
+}
+
+/* Bytes [off, off + n) of the signal-frame image of `area` (see
+ * fpu_to_sigframe), with `bv` the XSTATE_BV read from the area once for
+ * the whole image. The image is the area with these changes: the
+ * _fpx_sw_bytes, components in their initial state (bv bit clear: XSAVEOPT
+ * did not write their bytes) written out with their initial values, x87
+ * and SSE marked present as Linux does (so a program that edits only the
+ * legacy part gets its edits restored), and FP_XSTATE_MAGIC2 at the end. */
+static void sigframe_piece(const uint8_t *area, uint64_t bv, size_t off, uint8_t *out, size_t n)
+{
+	size_t from_area = off >= area_size ? 0 : off + n <= area_size ? n : area_size - off;
+	memcpy(out, area + off, from_area);
+	piece_zero(out, off, n, LEG_SW, LEG_SIZE);
 	if (!xfeatures)
-		return 0;
-	/* A component whose XSTATE_BV bit is clear is in its initial state,
-	 * and XSAVEOPT did not write its bytes: write the initial values.
-	 * x87 and SSE are then marked present, as Linux does, so a program
-	 * that edits only the legacy part gets its edits restored. */
-	uint64_t bv = rd64(b + LEG_SIZE);
-	if (!(bv & XF_X87))
-		legacy_init_x87(b);
+		return;
+	if (!(bv & XF_X87)) {        /* x87 registers empty, FCW default (FNINIT) */
+		piece_zero(out, off, n, 0, LEG_MXCSR);
+		piece_put(out, off, n, LEG_FCW, FCW_DEFAULT, 2);
+		piece_zero(out, off, n, LEG_ST, LEG_XMM);
+	}
 	if (!(bv & XF_SSE))
-		legacy_init_sse(b);
+		piece_zero(out, off, n, LEG_XMM, LEG_XMM + 256);
 	for (unsigned i = 2; i < NCOMP; i++)
 		if ((xfeatures & (1ULL << i)) && !(bv & (1ULL << i)))
-			memset(b + comp_off[i], 0, comp_size[i]);
-	bv = (bv & xfeatures) | XF_X87 | XF_SSE;
-	memset(b + LEG_SIZE, 0, HDR_SIZE);
-	wr64(b + LEG_SIZE, bv);
+			piece_zero(out, off, n, comp_off[i], comp_off[i] + comp_size[i]);
+	piece_zero(out, off, n, LEG_SIZE, LEG_SIZE + HDR_SIZE);
+	piece_put(out, off, n, LEG_SIZE, (bv & xfeatures) | XF_X87 | XF_SSE, 8);
 	/* struct _fpx_sw_bytes */
-	wr32(b + LEG_SW + 0, FP_XSTATE_MAGIC1);
-	wr32(b + LEG_SW + 4, (uint32_t)fpu_sigframe_size()); /* extended_size */
-	wr64(b + LEG_SW + 8, xfeatures);
-	wr32(b + LEG_SW + 16, (uint32_t)area_size);         /* xstate_size */
-	wr32(b + area_size, FP_XSTATE_MAGIC2);
+	piece_put(out, off, n, LEG_SW + 0, FP_XSTATE_MAGIC1, 4);
+	piece_put(out, off, n, LEG_SW + 4, fpu_sigframe_size(), 4);   /* extended_size */
+	piece_put(out, off, n, LEG_SW + 8, xfeatures, 8);
+	piece_put(out, off, n, LEG_SW + 16, area_size, 4);            /* xstate_size */
+	piece_put(out, off, n, area_size, FP_XSTATE_MAGIC2, 4);
+}
+
+static uint64_t area_bv(const void *area)
+{
+	return xfeatures ? rd64((const uint8_t *)area + LEG_SIZE) : 0;
+}
+
+int fpu_to_sigframe(const void *area, void *buf)
+{
+	sigframe_piece(area, area_bv(area), 0, buf, fpu_sigframe_size());
+	return 0;
+}
+
+int fpu_sigframe_to_user(const void *area, uint64_t uaddr)
+{
+	uint8_t piece[256];
+	uint64_t bv = area_bv(area);
+	size_t size = fpu_sigframe_size();
+	for (size_t off = 0; off < size; off += sizeof piece) {
+		size_t n = size - off < sizeof piece ? size - off : sizeof piece;
+		sigframe_piece(area, bv, off, piece, n);
+		if (copy_to_user(uaddr + off, piece, n) < 0)
+			return -EFAULT;
+	}
 	return 0;
 }
 
@@ -297,7 +337,8 @@ int fpu_from_sigframe(void *area, const void *buf, size_t len)
 	if (rd32(b + LEG_MXCSR) & ~mxcsr_mask)
 		return -EINVAL;
 	if (!xfeatures) {
-		memcpy(a, b, LEG_SIZE);
+		if (a != b)
+			memcpy(a, b, LEG_SIZE);
 		memset(a + LEG_SW, 0, LEG_SIZE - LEG_SW);
 		return 0;
 	}
@@ -311,7 +352,8 @@ int fpu_from_sigframe(void *area, const void *buf, size_t len)
 		    xsize <= area_size && xsize <= ext_size && (size_t)xsize + 4 <= len &&
 		    rd32(b + xsize) == FP_XSTATE_MAGIC2;
 	if (!full) {
-		memcpy(a, b, LEG_SIZE);
+		if (a != b)
+			memcpy(a, b, LEG_SIZE);
 		memset(a + LEG_SW, 0, area_size - LEG_SW);
 		wr64(a + LEG_SIZE, XF_X87 | XF_SSE);   /* the rest: initial */
 		return 0;
@@ -328,7 +370,8 @@ int fpu_from_sigframe(void *area, const void *buf, size_t len)
 	/* Linux restores the components sw_bytes.xfeatures names and sets
 	 * the others initial; a component past xstate_size is not there. */
 	uint64_t keep = sw_features & components_within(xsize);
-	memcpy(a, b, xsize);
+	if (a != b)
+		memcpy(a, b, xsize);
 	memset(a + xsize, 0, area_size - xsize);
 	memset(a + LEG_SW, 0, LEG_SIZE - LEG_SW);
 	wr64(a + LEG_SIZE, bv & keep);

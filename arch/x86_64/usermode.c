@@ -14,6 +14,7 @@
 #include <arch/cpu.h>
 #include <arch/fpu.h>
 #include <arch/ioperm.h>
+#include <arch/switch.h>
 #include <arch/irqflags.h>
 #include <weft/process.h>
 #include <weft/sched.h>
@@ -40,6 +41,11 @@
 #define RFLAGS_AC  (1UL << 18)
 
 void syscall_entry(void);
+
+/* What entry.S's SYSRET check uses. */
+_Static_assert(offsetof(struct thread, exit_work) == THREAD_EXIT_WORK, "entry.S");
+_Static_assert(SYSCALL_RESTART_LO == ERESTARTSYS && SYSCALL_RESTART_HI == ERESTARTNOHAND &&
+	       ERESTARTNOINTR > ERESTARTSYS && ERESTARTNOINTR < ERESTARTNOHAND, "entry.S");
 
 void usermode_init_cpu(void)
 {
@@ -123,6 +129,21 @@ static bool sysret_safe(const struct trap_frame *f)
 	       !(f->rflags & (RFLAGS_TF | RFLAGS_RF));
 }
 
+uint64_t usermode_bad_rips;
+
+/* A canonical address (4-level paging): bits 63..47 all equal. IRETQ to
+ * anything else raises #GP in ring 0 on real CPUs (QEMU's TCG lets it
+ * through); a canonical kernel-half RIP is harmless, its fetch faults in
+ * ring 3 (SEGV_MAPERR there, as on Linux). */
+static bool rip_canonical(uint64_t rip) { return (uint64_t)((int64_t)(rip << 16) >> 16) == rip; }
+
+/* RFLAGS bits ring 3 may hold, as IRETQ loads them: the arithmetic flags,
+ * TF, DF, NT, RF, AC, ID (a program can set each with POPF); IF always;
+ * never IOPL (ports: the TSS bitmap decides), VM, VIF or VIP. */
+#define RFLAGS_USER_OK (0x00200000UL | RFLAGS_AC | RFLAGS_RF | RFLAGS_NT | RFLAGS_DF | \
+			RFLAGS_TF | 0x8d5UL)   /* ID; CF PF AF ZF SF OF */
+#define RFLAGS_FIXED1  0x2UL                   /* bit 1 reads as 1 */
+
 bool exit_to_user_mode(struct trap_frame *f)
 {
 	current()->frame_rewritten = false;  /* sysret_safe() below looks at the frame itself */
@@ -144,6 +165,17 @@ bool exit_to_user_mode(struct trap_frame *f)
 			signal_deliver(f);   /* may rewrite the frame, or end the process */
 			continue;
 		}
+		/* The RIP a handler address (rt_sigaction) or a sigreturn frame
+		 * put here is the user's value: ring 0 must not IRETQ to it if
+		 * it is not canonical. Linux's IRETQ faults and becomes the
+		 * program's SIGSEGV (SI_KERNEL, address 0) with that RIP in its
+		 * context: the same here, before the IRETQ. */
+		if (__builtin_expect(!rip_canonical(f->rip), 0)) {
+			__atomic_fetch_add(&usermode_bad_rips, 1, __ATOMIC_RELAXED);
+			local_irq_enable();
+			signal_fault(f, SIGSEGV, SI_KERNEL, 0);   /* queued, or the end */
+			continue;
+		}
 		break;
 	}
 	/* A system call interrupted by a signal that needed no handler (it
@@ -154,6 +186,9 @@ bool exit_to_user_mode(struct trap_frame *f)
 		f->rax = f->error_code;
 		f->rip -= 2;
 	}
+	/* Whatever wrote it, IRETQ in ring 0 loads what is here: only flags
+	 * ring 3 could have set itself. */
+	f->rflags = (f->rflags & RFLAGS_USER_OK) | RFLAGS_IF | RFLAGS_FIXED1;
 	return !sysret_safe(f);
 }
 

@@ -12,16 +12,21 @@
 #include <stdint.h>
 #include <arch/trap.h>
 #include <weft/thread.h>
+#include <weft/panic.h>
 
 typedef long (*syscall_fn)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 			   uint64_t a5);
 
 /* Boot: apply the strace option to the dispatch table. */
 void syscall_init(void);
-/* The entry frame of the current user thread. */
+/* The entry frame of the current user thread. In a system call only the
+ * handlers kernel/syscall.c marks as needing the full frame may call it:
+ * the fast entry leaves part of the frame unwritten (entry.S). */
 static inline struct trap_frame *current_user_frame(void)
 {
-	return user_frame_at(current()->stack.top);
+	struct trap_frame *f = user_frame_at(current()->stack.top);
+	BUG_ON(f->vector == VEC_SYSCALL_PARTIAL);
+	return f;
 }
 /* Called through the table (number: handler). */
 #define SYS_read            0

@@ -5,8 +5,9 @@
  * save/restore round trip of every register the enabled components hold
  * (x87 stack and control word, XMM/YMM/ZMM, MXCSR, opmask), the initial
  * state, and Linux signal-frame conversion: layout and magic numbers, a
- * round trip through a frame, legacy-only frames, and rejection of frames
- * that would make XRSTOR fault.
+ * round trip through a frame, legacy-only frames, rejection of frames
+ * that would make XRSTOR fault, and the allocation-free ways signals use:
+ * the image written to user memory in pieces, a frame checked in place.
  *
  * How registers are reached: the kernel is compiled with -mno-sse
  * -mgeneral-regs-only, so C code never touches x87/SSE/AVX registers and
@@ -29,6 +30,8 @@
 #include <weft/string.h>
 #include <weft/errno.h>
 #include <arch/fpu.h>
+#include <weft/vm.h>
+#include <weft/uaccess.h>
 #include <arch/cpu.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -589,4 +592,66 @@ KTEST(fpu, sigframe_initial_components)
 out:
 	kfree(frame);
 	fpu_area_free(a);
+}
+
+/* Signal delivery writes the frame image straight to user memory in
+ * 256-byte pieces (fpu_sigframe_to_user, no allocation): the bytes must be
+ * exactly fpu_to_sigframe()'s, whichever components are initial; and
+ * rt_sigreturn checks an image copied into the area itself
+ * (fpu_from_sigframe(a, a, ..)) with the same result as from a separate
+ * buffer. */
+KTEST(fpu, sigframe_pieces_to_user)
+{
+	size_t fsize = fpu_sigframe_size(), asize = fpu_area_size();
+	uint64_t xf = fpu_xfeatures();
+	const uint64_t va = 0x400000;
+	struct mm *mm = mm_create();
+	KT_ASSERT(t, mm, "mm_create failed");
+	uint8_t *a = fpu_area_alloc(), *b = fpu_area_alloc(), *c = fpu_area_alloc();
+	uint8_t *frame = kmalloc(fsize), *back = kmalloc(fsize);
+	int r;
+	if (!a || !b || !c || !frame || !back ||
+	    vm_map_populate(mm, va, 4 * 4096, PROT_READ | PROT_WRITE, "test", NULL, 0, 0) < 0) {
+		KT_EXPECT(t, false, "no memory");
+		goto out;
+	}
+	mm_activate(mm);
+	/* bv: everything present, x87 only (SSE, AVX.. initial), nothing. */
+	const uint64_t bvs[] = { xf, 1, 0 };
+	for (unsigned k = 0; k < (xf ? 3 : 1); k++) {
+		save_pattern(a, 11 + k);
+		if (xf) {
+			memset(a + 576, 0x5a, asize - 576);   /* stale bytes in initial parts */
+			wr64(a + 512, bvs[k]);
+		}
+		fpu_to_sigframe(a, frame);
+		memset(back, 0xee, fsize);
+		r = fpu_sigframe_to_user(a, va + 64);
+		KT_EXPECT_EQ(t, r, 0);
+		r = copy_from_user(back, va + 64, fsize);
+		KT_EXPECT_EQ(t, r, 0);
+		KT_EXPECT(t, !memcmp(back, frame, fsize), "bv %#lx: the pieces differ from the image",
+			  (unsigned long)(xf ? bvs[k] : 0));
+		/* in place, as rt_sigreturn does it */
+		memcpy(c, frame, fsize);
+		r = fpu_from_sigframe(b, frame, fsize);
+		KT_EXPECT_EQ(t, r, 0);
+		r = fpu_from_sigframe(c, c, fsize);   /* once: it changes c */
+		KT_EXPECT_EQ(t, r, 0);
+		size_t d = 0;
+		while (d < asize && b[d] == c[d])
+			d++;
+		KT_EXPECT(t, d == asize, "bv %#lx: in place differs at byte %zu (%#x, %#x)",
+			  (unsigned long)(xf ? bvs[k] : 0), d, d < asize ? b[d] : 0, d < asize ? c[d] : 0);
+	}
+	r = fpu_sigframe_to_user(a, 0x7ffffffff000ULL - 64);   /* runs past USER_TOP */
+	KT_EXPECT_EQ(t, r, -EFAULT);
+	mm_activate(NULL);
+out:
+	kfree(frame);
+	kfree(back);
+	fpu_area_free(a);
+	fpu_area_free(b);
+	fpu_area_free(c);
+	mm_put(mm);
 }

@@ -34,7 +34,9 @@ size_t fpu_area_size(void);
 /* The XCR0 in use (x87|SSE|AVX...), 0 when only FXSAVE is available. */
 uint64_t fpu_xfeatures(void);
 
-/* A 64-byte aligned area (NULL if out of memory), contents undefined;
+/* A 64-byte aligned area (NULL if out of memory), contents undefined,
+ * with room for fpu_sigframe_size() bytes (rt_sigreturn copies a frame
+ * image into it in place);
  * free with fpu_area_free (NULL is fine). */
 void *fpu_area_alloc(void);
 void fpu_area_free(void *area);
@@ -69,6 +71,13 @@ size_t fpu_sigframe_size(void);
  * always set, so a program reading the legacy part sees real values.
  * Returns 0. */
 int fpu_to_sigframe(const void *area, void *buf);
+/* The same image written to user address `uaddr`, 256 bytes at a time
+ * through a buffer on the kernel stack: signal delivery allocates
+ * nothing, however large the area (AVX-512: ~2.7 KiB). 0, or -EFAULT.
+ * May fault user pages in and sleep: the area must hold what fpu_save()
+ * left; a switch meanwhile saves the same registers into it again, and
+ * XSTATE_BV is read once, so the image stays consistent. */
+int fpu_sigframe_to_user(const void *area, uint64_t uaddr);
 /* Validate a frame that came back from user space (`len` bytes, normally
  * fpu_sigframe_size()) and, if it is good, write it into `area` as state
  * that fpu_restore() loads without faulting: 0, or -EINVAL with the area
@@ -77,4 +86,7 @@ int fpu_to_sigframe(const void *area, void *buf);
  * magic numbers (or with inconsistent sizes) restores only its legacy
  * 512 bytes, and every other component becomes initial, as on Linux. */
 int fpu_from_sigframe(void *area, const void *buf, size_t len);
+/* buf may also be the area itself (image copied in place: an area from
+ * fpu_area_alloc() has room for fpu_sigframe_size() bytes); then it is
+ * checked and fixed in place, and on -EINVAL its contents are garbage. */
 #endif

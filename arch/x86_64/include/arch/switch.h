@@ -26,6 +26,7 @@
 #define SWF_SIZE 56
 
 #define THREAD_SAVED_RSP 0   /* offsetof(struct thread, saved_rsp) */
+#define THREAD_EXIT_WORK 8   /* offsetof(struct thread, exit_work): entry.S's SYSRET check */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

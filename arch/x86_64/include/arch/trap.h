@@ -12,9 +12,19 @@
 #define ARCH_TRAP_H
 
 #define TF_R15     0
+#define TF_R14     8
+#define TF_R13     16
+#define TF_R12     24
 #define TF_RBP     32
 #define TF_RBX     40
+#define TF_R11     48
+#define TF_R10     56
+#define TF_R9      64
+#define TF_R8      72
 #define TF_RAX     80
+#define TF_RCX     88
+#define TF_RDX     96
+#define TF_RSI     104
 #define TF_RDI     112
 #define TF_VECTOR  120
 #define TF_ERROR   128
@@ -58,6 +68,11 @@
 #define VEC_SPURIOUS   0xff
 #define VEC_SYSCALL    0x100  /* trap_frame.vector of a SYSCALL entry (not an IDT vector) */
 #define VEC_SIGRETURN  0x101  /* ...after rt_sigreturn rewrote it: no restart, IRETQ exit */
+#define SYSCALL_RESTART_LO 512  /* results -512..-514: ERESTARTSYS..ERESTARTNOHAND */
+#define SYSCALL_RESTART_HI 514  /* (<weft/signal.h>), checked in usermode.c */
+#define SYSCALL_TABLE_SIZE 512 /* entries of kernel/syscall.c's tables (= SYS_MAX) */
+#define VEC_SYSCALL_PARTIAL 0x102 /* a SYSCALL frame the fast entry has not completed
+				   * (entry.S: RAX, RBX, RCX, R11, R12-R15 unwritten) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -30,28 +30,27 @@ void user_switch_state(struct percpu *c, struct thread *prev, struct thread *nex
  * signals until none is left. Returns with interrupts off; the result is
  * true when the frame must leave by IRETQ rather than SYSRET. */
 bool exit_to_user_mode(struct trap_frame *f);
-
-/* entry.S's C half of a system call (kernel/syscall.c), called with the
- * program's six argument registers: run it, and say whether the frame
- * must leave by IRETQ (1) or may by SYSRET (0). */
-int syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+/* How many times exit_to_user_mode() found a non-canonical RIP in a frame
+ * bound for ring 3 and turned it into SIGSEGV instead of an IRETQ that
+ * would #GP in ring 0 (tests read it: QEMU's TCG does not model that #GP,
+ * so the program alone cannot tell the check ran). */
+extern uint64_t usermode_bad_rips;
 
 /*
- * After system call result r, may the thread leave by SYSRET at once?
- * Needs: no work flagged on the thread (exit_work: need-resched, a signal,
- * killed, a rewritten frame), a result that is not a restart code, and so
- * the frame as SYSCALL built it: only rt_sigreturn rewrites a system
- * call's frame, and it flags frame_rewritten; signal delivery and restarts
- * happen on the slow way, exit_to_user_mode(). Such a frame
- * is SYSRET-safe by construction: RCX = RIP and R11 = RFLAGS as pushed,
- * and RIP the address after a SYSCALL below USER_TOP, which leaves the
- * last page of the lower half unmapped (a SYSCALL in it could return to a
- * non-canonical RIP). Interrupts off.
+ * The SYSCALL path is entry.S's: it calls the handler through
+ * syscall_table and leaves by SYSRET at once unless the thread has exit
+ * work (thread.exit_work: need-resched, a signal, killed, a rewritten
+ * frame) or the result is a restart code; then exit_to_user_mode()
+ * decides. A frame that left the fast way is SYSRET-safe by construction:
+ * RCX = RIP and R11 = RFLAGS as SYSCALL gave them, and RIP the address
+ * after a SYSCALL below USER_TOP, which leaves the last page of the lower
+ * half unmapped (a SYSCALL in it could return to a non-canonical RIP,
+ * a #GP in ring 0 on Intel CPUs).
  */
-static inline bool syscall_exit_is_fast(const struct thread *t, long r)
-{
-	return t->exit_work == 0 && (uint64_t)(r + ERESTARTNOHAND) > ERESTARTNOHAND - ERESTARTSYS;
-}
+/* A number entry.S's fast check sends on (all 64 bits >= SYS_MAX), with
+ * the frame complete and IRQs off: Linux uses its low 32 bits. Enables
+ * IRQs; returns the result (kernel/syscall.c). */
+long syscall_invoke_slow(struct trap_frame *f);
 /* An exception from ring 3 (trap.c): resolve it or signal the thread. */
 void user_exception(struct trap_frame *f);
 /* A #PF in the kernel on a user address from uaccess code: true if
