@@ -233,14 +233,15 @@ static uint64_t place(struct runqueue *rq, struct thread *t, uint64_t *now)
  * holder preempted inside its critical section made t sleep on the lock,
  * and musl's unlock calls FUTEX_WAKE on every unlock until t has run and
  * taken its waiter count back - a system call per iteration for as long as
- * t waits (t_bench mutex-short). Own CPU, run-queue lock held. */
+ * t waits (t_bench mutex-short). Only start_slice_at() calls it, for its
+ * own CPU, under the run-queue lock. */
 static inline uint64_t slice_until_owed(const struct runqueue *rq, const struct thread *curr,
 					const struct thread *t, uint64_t runner)
 {
 	int64_t left = (int64_t)SCHED_WAKEUP_GRAN_NS - (int64_t)(runner - t->vruntime);
 	if (left < 0)
-		return rq->slice;  /* owed already: check_preempt_at() asked for a switch (same
-				    * runner value), and the slice is only a backstop */
+		return rq->slice;  /* owed already: on a wake-up check_preempt_at() asked for
+				    * a switch (same runner value); the slice is a backstop */
 	/* curr's vruntime grows by NICE_0_WEIGHT / weight per ns it runs. */
 	uint64_t ns = curr->weight == NICE_0_WEIGHT ? (uint64_t)left
 			: (uint64_t)left * curr->weight / NICE_0_WEIGHT;
@@ -268,6 +269,7 @@ static inline void start_slice_at(struct runqueue *rq, struct thread *t, uint64_
 		timer_program(now);
 }
 
+/* The same for callers without a runner vruntime at hand (balance.c). */
 void start_slice(struct runqueue *rq, struct thread *t)
 {
 	struct thread *curr = this_cpu()->current;
