@@ -211,32 +211,70 @@ static inline void update_curr(struct runqueue *rq, struct thread *t, uint64_t n
 /* A thread joining the queue after a sleep (or new) starts no further back
  * than half a latency period: sleeping earns a little priority, not a
  * monopoly. */
-static uint64_t place(struct runqueue *rq, struct thread *t)
+static uint64_t place(struct runqueue *rq, struct thread *t, uint64_t *now)
 {
-	uint64_t runner = refresh_min_vruntime(rq, (unsigned)t->cpu);
+	uint64_t runner = refresh_min_vruntime_at(rq, (unsigned)t->cpu, now);
 	uint64_t floor = rq->min_vruntime - SCHED_LATENCY_NS / 2;
 	if ((int64_t)(t->vruntime - floor) < 0)
 		t->vruntime = floor;
-	return runner;   /* the runner's vruntime now, for check_preempt_at() */
+	return runner;   /* the runner's vruntime at *now, for check_preempt_at() */
 }
 
 /* --- the tick ---------------------------------------------------------------- */
 
+/* How long `curr`, which ran alone, keeps the CPU now that t joined its
+ * queue without being owed it yet (curr's vruntime, charged to now, is
+ * `runner`). Policy: until t is owed it - until curr leads t by the wake-up
+ * granularity, the lead at which check_preempt_at() would have switched to
+ * t at once - or for one slice, whichever ends first. A wakee that falls
+ * just short of the granularity thus waits for the rest of it, not for a
+ * whole new slice (3 ms with two threads) more than one just past it. The
+ * difference is large when the waker keeps doing what woke t: a lock
+ * holder preempted inside its critical section made t sleep on the lock,
+ * and musl's unlock calls FUTEX_WAKE on every unlock until t has run and
+ * taken its waiter count back - a system call per iteration for as long as
+ * t waits (t_bench mutex-short). Only start_slice_at() calls it, for its
+ * own CPU, under the run-queue lock. */
+static inline uint64_t slice_until_owed(const struct runqueue *rq, const struct thread *curr,
+					const struct thread *t, uint64_t runner)
+{
+	int64_t left = (int64_t)SCHED_WAKEUP_GRAN_NS - (int64_t)(runner - t->vruntime);
+	if (left < 0)
+		return rq->slice;  /* owed already: on a wake-up check_preempt_at() asked for
+				    * a switch (same runner value); the slice is a backstop */
+	/* curr's vruntime grows by NICE_0_WEIGHT / weight per ns it runs. */
+	uint64_t ns = curr->weight == NICE_0_WEIGHT ? (uint64_t)left
+			: (uint64_t)left * curr->weight / NICE_0_WEIGHT;
+	return ns < rq->slice ? ns : rq->slice;
+}
+
 /* A thread joined this CPU's queue: if the running thread has no slice
  * deadline (it was alone), give it one now, or a thread that never yields
- * would keep the CPU forever. Run-queue lock held. (Every path that puts a
- * thread on the caller's own queue calls it; check_preempt() covers
- * another CPU's.) */
-void start_slice(struct runqueue *rq, struct thread *t)
+ * would keep the CPU forever; it ends when the newcomer is owed the CPU
+ * (slice_until_owed()). `runner` is the running thread's vruntime at
+ * clock value `now`, both from refresh_min_vruntime_at() under this hold
+ * of the lock (unused when the runner is idle). Run-queue lock held.
+ * (Every path that puts a thread on the caller's own queue calls it;
+ * check_preempt() covers another CPU's.) */
+static inline void start_slice_at(struct runqueue *rq, struct thread *t, uint64_t runner,
+				  uint64_t now)
 {
 	unsigned cpu = (unsigned)t->cpu;
 	struct percpu *c = this_cpu();
-	if (cpu != c->cpu_id || c->slice_end < SLICE_NONE || c->current->idle)
+	struct thread *curr = c->current;
+	if (cpu != c->cpu_id || c->slice_end < SLICE_NONE || curr->idle)
 		return; /* another CPU: check_preempt() sends it a reschedule IPI */
-	uint64_t now = clock_monotonic_ns();
-	c->slice_end = now + rq->slice;
+	c->slice_end = now + slice_until_owed(rq, curr, t, runner);
 	if (c->slice_end < c->timer_armed)
 		timer_program(now);
+}
+
+/* The same for callers without a runner vruntime at hand (balance.c). */
+void start_slice(struct runqueue *rq, struct thread *t)
+{
+	struct thread *curr = this_cpu()->current;
+	uint64_t now = clock_monotonic_ns();
+	start_slice_at(rq, t, curr->idle ? 0 : runner_vruntime_at(curr, now), now);
 }
 
 /* Timer interrupt (kernel/timer.c): ask for a switch when the slice ends;
@@ -529,10 +567,11 @@ again:
 				}
 			}
 			t->state = THREAD_RUNNABLE;
-			uint64_t runner = place(rq, t);
+			uint64_t now;
+			uint64_t runner = place(rq, t, &now);
 			enqueue(rq, t);
 			ipi = check_preempt_at(rq, t, runner);
-			start_slice(rq, t);
+			start_slice_at(rq, t, runner, now);
 		}
 	}
 	/* spin_unlock_irqrestore() in three steps, to send the IPI while
@@ -554,12 +593,13 @@ void sched_add_new(struct thread *t)
 	unsigned long f;
 	struct runqueue *rq = sched_lock_new_rq(t, &f);
 	int cpu = t->cpu, ipi = -1;
-	uint64_t runner = refresh_min_vruntime(rq, (unsigned)cpu);
+	uint64_t now;
+	uint64_t runner = refresh_min_vruntime_at(rq, (unsigned)cpu, &now);
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;
 	enqueue(rq, t);
 	if (cpu == (int)cpu_id())
-		start_slice(rq, t);   /* here, a new thread never preempts its creator */
+		start_slice_at(rq, t, runner, now); /* here, a new thread never preempts its creator */
 	else
 		ipi = check_preempt_at(rq, t, runner);
 	spin_release(&rq->lock);

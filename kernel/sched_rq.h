@@ -147,13 +147,19 @@ void heap_remove(struct runqueue *rq, struct thread *t);
  * switches and ticks, and a thread running alone gets no ticks: it may be
  * short by all the time it has run alone. Reads only (charging is the
  * owner CPU's). Not for the idle thread (weight 0). */
-static inline uint64_t runner_vruntime(const struct thread *curr)
+/* The same at clock_monotonic_ns() value `now`. */
+static inline uint64_t runner_vruntime_at(const struct thread *curr, uint64_t now)
 {
-	uint64_t now = clock_monotonic_ns(), start = curr->exec_start_ns;
+	uint64_t start = curr->exec_start_ns;
 	if ((int64_t)(now - start) <= 0)     /* (another CPU's clock, a hair behind) */
 		return curr->vruntime;
 	uint64_t d = now - start;
 	return curr->vruntime + (curr->weight == NICE_0_WEIGHT ? d : d * NICE_0_WEIGHT / curr->weight);
+}
+
+static inline uint64_t runner_vruntime(const struct thread *curr)
+{
+	return runner_vruntime_at(curr, clock_monotonic_ns());
 }
 
 /* min_vruntime follows the smallest vruntime on the CPU (running or
@@ -164,17 +170,26 @@ static inline uint64_t runner_vruntime(const struct thread *curr)
  * CPU for about as long (place()'s cap and the lag kept across queues are
  * measured from here). */
 /* Returns the runner's vruntime it used (0 for the idle thread), which a
- * caller about to run check_preempt_at() passes on: one clock read. */
-static inline uint64_t refresh_min_vruntime(struct runqueue *rq, unsigned cpu)
+ * caller about to run check_preempt_at() passes on, and sets *now to the
+ * clock it read for it (0: none read, the runner is idle): one clock read
+ * for the whole wake-up. */
+static inline uint64_t refresh_min_vruntime_at(struct runqueue *rq, unsigned cpu, uint64_t *now)
 {
 	struct thread *curr = cpu_list[cpu]->current;
-	uint64_t runner = curr->idle ? 0 : runner_vruntime(curr);
+	*now = curr->idle ? 0 : clock_monotonic_ns();
+	uint64_t runner = curr->idle ? 0 : runner_vruntime_at(curr, *now);
 	uint64_t floor = curr->idle ? rq->heap ? rq->heap->vruntime : rq->min_vruntime : runner;
 	if (rq->heap && (int64_t)(rq->heap->vruntime - floor) < 0)
 		floor = rq->heap->vruntime;
 	if ((int64_t)(floor - rq->min_vruntime) > 0)
 		rq->min_vruntime = floor;
 	return runner;
+}
+
+static inline uint64_t refresh_min_vruntime(struct runqueue *rq, unsigned cpu)
+{
+	uint64_t now;
+	return refresh_min_vruntime_at(rq, cpu, &now);
 }
 
 /* Should t, just queued on rq (t->cpu), preempt the thread running there,
@@ -219,7 +234,8 @@ static inline int check_preempt(struct runqueue *rq, struct thread *t)
 /* sched.c: t just joined queue rq (t->cpu), rq's lock held: if that is
  * this CPU's queue and its runner has no slice end (it ran alone), start
  * one, so that t runs within a latency period even if the runner never
- * blocks. Nothing for another CPU's queue (check_preempt() IPIs it). */
+ * blocks - sooner, once t is owed the CPU (slice_until_owed()). Nothing for
+ * another CPU's queue (check_preempt() IPIs it). */
 void start_slice(struct runqueue *rq, struct thread *t);
 
 /* percpu.after_switch: rare work for the incoming thread after a switch

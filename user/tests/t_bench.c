@@ -1,7 +1,7 @@
 /* t_bench - micro-benchmarks for `make bench` (not a test).
  *
- *   t_bench NAME [N]   NAME: null yield futex thread mutex fault maps fair
- *                             sleep sleep-noslack, or all
+ *   t_bench NAME [N]   NAME: null yield futex thread mutex mutex-short fault
+ *                             maps fair sleep sleep-noslack, or all
  *
  * The same static binary runs on weft and on Linux (tools/bench). Each
  * figure is one line "bench NAME: X UNIT (N ops)", X with one decimal;
@@ -18,6 +18,12 @@
  *           FUTEX_WAIT for it, so each round is a yield, a futex wait and
  *           a futex wake, whichever thread ends up owning the mutex. X is
  *           per lock+unlock.
+ *   mutex-short  contended short critical sections: two threads (one CPU)
+ *           each lock, increment a shared count, unlock, N times. The
+ *           mutex is found held only when the holder was preempted inside
+ *           the section, so this weighs how a wake-up from the unlock is
+ *           scheduled: X is per lock+unlock. The count must come out
+ *           exact (2N), or the run fails.
  *   fault   first touch of a fresh anonymous 4 KiB page (transparent huge
  *           pages off for it; mmap'd, then unmapped)
  *   maps    N single-page anonymous mappings of alternating protection
@@ -212,6 +218,42 @@ static void b_mutex(long n)
 	       pair_calls[0] + pair_calls[1], 2 * n, owner_changes);
 }
 
+static pthread_mutex_t short_mtx = PTHREAD_MUTEX_INITIALIZER;
+static long short_count;     /* guarded by short_mtx */
+static void *short_locker(void *arg)
+{
+	long n = (long)((uintptr_t)arg >> 1);
+	int me = (int)((uintptr_t)arg & 1);
+	long held = 0;
+	pair_begin(me);
+	for (long i = 0; i < n; i++) {
+		if (pthread_mutex_trylock(&short_mtx) != 0) {   /* as in locker() */
+			held++;
+			pthread_mutex_lock(&short_mtx);
+		}
+		short_count++;
+		pthread_mutex_unlock(&short_mtx);
+	}
+	pair_end(me, held);
+	return NULL;
+}
+
+static void b_mutex_short(long n)
+{
+	short_count = 0;
+	int64_t t = run_pair(short_locker, n);
+	if (short_count != 2 * n) {
+		/* A lost update: the mutex failed, and the figure means nothing. */
+		printf("# mutex-short: count %ld, expected %ld\n", short_count, 2 * n);
+		exit(1);
+	}
+	report("mutex-short", t, 2 * n);
+	/* Each time it was found held, the holder had been preempted inside
+	 * the section: how often brief contention happened at all. */
+	printf("# mutex-short: %ld of %ld locks found it held\n", pair_calls[0] + pair_calls[1],
+	       2 * n);
+}
+
 static void b_fault(long n)
 {
 	size_t len = (size_t)n * 4096;
@@ -342,8 +384,10 @@ static void b_sleep_noslack(long n)
 
 static const struct bench benches[] = {
 	{ "null", b_null, 20000 },  { "yield", b_yield, 2000 }, { "futex", b_futex, 2000 },
-	{ "thread", b_thread, 200 }, { "mutex", b_mutex, 10000 }, { "fault", b_fault, 1000 },
-	{ "maps", b_maps, 8192 }, { "fair", b_fair, 5000 }, { "sleep", b_sleep, 50 }, { "sleep-noslack", b_sleep_noslack, 50 },
+	{ "thread", b_thread, 200 }, { "mutex", b_mutex, 10000 },
+	{ "mutex-short", b_mutex_short, 1000000 }, { "fault", b_fault, 1000 },
+	{ "maps", b_maps, 8192 }, { "fair", b_fair, 5000 }, { "sleep", b_sleep, 50 },
+	{ "sleep-noslack", b_sleep_noslack, 50 },
 };
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* t_mutex - futex-based synchronization through musl: a contended mutex
- * gives an exact count; a bounded queue with condition variables moves
+ * gives an exact count, also with short critical sections by two threads
+ * on one CPU; a bounded queue with condition variables moves
  * every item exactly once (checksum); barriers hold every thread until all
  * arrive, round after round; semaphores ping-pong strictly, both
  * process-private and process-shared (FUTEX_PRIVATE_FLAG or not); mutex
@@ -7,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdint.h>
 #include <time.h>
@@ -31,6 +33,67 @@ static void *incrementer(void *arg)
 		pthread_mutex_unlock(&count_lock);
 	}
 	return NULL;
+}
+
+/* --- short critical sections: two threads pinned to one CPU ---------- */
+/* The mutex is found held only when its holder was preempted inside the
+ * section: the other thread sleeps in FUTEX_WAIT and the holder's unlock
+ * wakes it, which the scheduler may or may not let preempt the unlocker
+ * (musl's unlock then keeps calling FUTEX_WAKE until the woken thread has
+ * run). Main stops them once that happened SHORT_CONTENDED times. */
+#define SHORT_CONTENDED 4
+#define SHORT_LIMIT_S 20     /* a hang guard, not a speed limit */
+static pthread_mutex_t short_lock = PTHREAD_MUTEX_INITIALIZER;
+static long short_count;                 /* guarded by short_lock */
+static long short_iters[2];
+static int short_contended, short_stop, short_pin_failed;
+static cpu_set_t short_cpu;
+
+static void *short_locker(void *arg)
+{
+	int me = (int)(uintptr_t)arg;
+	if (sched_setaffinity(0, sizeof short_cpu, &short_cpu) != 0)
+		__atomic_store_n(&short_pin_failed, 1, __ATOMIC_RELAXED);
+	long n = 0;
+	while (!__atomic_load_n(&short_stop, __ATOMIC_RELAXED)) {
+		if (pthread_mutex_trylock(&short_lock) != 0) {
+			__atomic_add_fetch(&short_contended, 1, __ATOMIC_RELAXED);
+			pthread_mutex_lock(&short_lock);
+		}
+		short_count++;
+		pthread_mutex_unlock(&short_lock);
+		n++;
+	}
+	short_iters[me] = n;
+	return NULL;
+}
+
+static void short_sections(void)
+{
+	cpu_set_t all;
+	CPU_ZERO(&all);
+	CPU_ZERO(&short_cpu);
+	sched_getaffinity(0, sizeof all, &all);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &short_cpu);   /* the first CPU main may use */
+			break;
+		}
+	pthread_t t[2];
+	for (uintptr_t i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, short_locker, (void *)i);
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	for (int i = 0; i < SHORT_LIMIT_S * 100 &&
+	     __atomic_load_n(&short_contended, __ATOMIC_RELAXED) < SHORT_CONTENDED; i++)
+		nanosleep(&tick, NULL);
+	__atomic_store_n(&short_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	long n = short_iters[0] + short_iters[1];
+	ok(!short_pin_failed && short_contended >= SHORT_CONTENDED && short_count == n,
+	   "short sections, 2 threads on one CPU: count %ld of %ld lock/unlock pairs, mutex found "
+	   "held %d times (want >= %d), pinned: %s", short_count, n, short_contended,
+	   SHORT_CONTENDED, short_pin_failed ? "no" : "yes");
 }
 
 /* --- bounded queue: 2 producers, 2 consumers ------------------------- */
@@ -166,7 +229,7 @@ static void *try_other(void *arg)
 
 int main(void)
 {
-	plan(11);
+	plan(12);
 	pthread_t th[NTHREADS];
 
 	for (int i = 0; i < NTHREADS; i++)
@@ -175,6 +238,8 @@ int main(void)
 		pthread_join(th[i], NULL);
 	ok(counter == (long)NTHREADS * INCREMENTS, "mutex: %d threads x %d increments = %ld",
 	   NTHREADS, INCREMENTS, counter);
+
+	short_sections();
 
 	pthread_t prod[PRODUCERS], cons[CONSUMERS];
 	for (uintptr_t i = 0; i < CONSUMERS; i++)
