@@ -253,9 +253,18 @@ void sched_tick(void)
 	bool waiting = rq->nr_running != 0;
 	struct percpu *c = this_cpu();
 	if (now >= c->slice_end) {
-		if (waiting)
+		if (waiting) {
 			curr->need_resched = true;
-		else
+			/* The switch comes at the next preemption point, which
+			 * may be far off (preemption off: a lock held, a wait
+			 * for another CPU's answer). Left in the past, the slice
+			 * end would re-arm the LAPIC for "now" on every return
+			 * from here until then - an interrupt storm, on real
+			 * hardware a CPU that crawls; under QEMU's single-
+			 * threaded TCG one interrupt per round of all vCPUs.
+			 * The switch gives the next thread a fresh slice. */
+			c->slice_end = now + rq->slice;
+		} else
 			/* The threads that waited were taken away (pulled, pushed,
 			 * moved by an affinity change) and the runner is alone: it
 			 * has no slice (as after a switch with nothing waiting).
@@ -415,6 +424,11 @@ static __attribute__((noinline)) void schedule_general(struct thread *prev,
 		next = dequeue_min(rq);
 		if (!next)
 			next = rq->idle;
+		else if (prev->idle && now + BUSY_TICK_NS < c->timer_armed)
+			/* Out of idle, which may have stopped the LAPIC: arm the
+			 * busy tick (timer.c). Switches between threads keep
+			 * the deadline armed while the last one ran. */
+			c->after_switch |= AFTER_SWITCH_TIMER;
 	}
 	run_next(c, rq, prev, next, now);
 }

@@ -17,6 +17,7 @@
  * interrupts nest on the same stack, each with its own trap frame.
  */
 #include <arch/trap.h>
+#include <weft/vcpu_yield.h>
 #include <arch/percpu.h>
 #include <arch/cpu.h>
 #include <arch/apic.h>
@@ -231,6 +232,8 @@ void trap_dispatch(struct trap_frame *f)
 		lapic_eoi();   /* before any switch: the next thread must get interrupts */
 	c->irq_depth--;
 	preempt_enable_no_resched();
+	if (__builtin_expect(c->vcpu_lend, 0))
+		vcpu_yield_lend(c);     /* a starved virtual CPU gets our turns until the next interrupt */
 	/* Preemption point: leaving the outermost interrupt to code that ran
 	 * with interrupts enabled and no preemption-disabling lock held. The
 	 * thread is switched out right here, with its trap frame on its stack,
