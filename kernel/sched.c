@@ -543,6 +543,7 @@ again:
 				}
 			}
 			t->state = THREAD_RUNNABLE;
+			t->exec_start_ns = clock_monotonic_ns();   /* waits from now (lockup.c) */
 			uint64_t runner = place(rq, t);
 			enqueue(rq, t);
 			ipi = check_preempt_at(rq, t, runner);
@@ -571,6 +572,7 @@ void sched_add_new(struct thread *t)
 	uint64_t runner = refresh_min_vruntime(rq, (unsigned)cpu);
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;
+	t->exec_start_ns = clock_monotonic_ns();   /* waits from now (lockup.c) */
 	enqueue(rq, t);
 	if (cpu == (int)cpu_id())
 		start_slice(rq, t);   /* here, a new thread never preempts its creator */

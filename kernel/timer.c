@@ -30,6 +30,7 @@
 #include <weft/printk.h>
 #include <weft/ksyms.h>
 #include <weft/vcpu_yield.h>
+#include <weft/lockup.h>
 
 struct timer_cpu {
 	spinlock_t lock;
@@ -158,6 +159,7 @@ static void timer_expire(void)
 		.at = now, .late_ns = armed != TIMER_NEVER && now > armed ? now - armed : 0,
 		.idle = c->current->idle };
 	c->timer_armed = TIMER_NEVER;   /* the one-shot has fired */
+	lockup_tick(now);               /* the soft-lockup detector's beat (lockup.c) */
 	spin_lock(&tc->lock);
 	while (!list_empty(&tc->pending)) {
 		struct timer *t = container_of(tc->pending.next, struct timer, link);

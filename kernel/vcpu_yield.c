@@ -40,6 +40,7 @@
 #include <arch/percpu.h>
 #include <arch/irqflags.h>
 #include <arch/cpu.h>
+#include <weft/panic.h>
 
 static uint64_t request_at;       /* latest request's clock_monotonic_ns(); 0 = none */
 static uint64_t starved_mask;     /* CPUs whose last timer interrupt was stretched */
@@ -72,6 +73,9 @@ void vcpu_yield_note(uint64_t late, uint64_t took, uint64_t now)
  * exit path, like one taken in any preemptible kernel code). */
 void vcpu_yield_lend(struct percpu *c)
 {
+	if (c->irq_depth || irqs_enabled())
+		panic("vcpu_yield_lend: irq depth %u, interrupts %s: not an interrupt's way out",
+		      c->irq_depth, irqs_enabled() ? "on" : "off");
 	c->vcpu_lend = false;
 	c->vcpu_lending = true;  /* the waking interrupt answers no request */
 	c->vcpu_lends++;

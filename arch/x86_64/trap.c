@@ -18,6 +18,7 @@
  */
 #include <arch/trap.h>
 #include <weft/vcpu_yield.h>
+#include <weft/lockup.h>
 #include <arch/percpu.h>
 #include <arch/cpu.h>
 #include <arch/apic.h>
@@ -168,6 +169,13 @@ static bool trap_try_catch(struct trap_frame *f)
 	f->rsi = 1;
 	f->cs = GDT_KERNEL_CS;
 	f->ss = GDT_KERNEL_DS;
+	/* longjmp's first instructions run on the stack IRETQ gives them,
+	 * with the interrupted code's IF: an interrupt taken there pushes its
+	 * frame at that RSP. The faulting RSP may be in a guard page (a stack
+	 * overflow caught as #DF): a #DF again, not caught this time. Give
+	 * them the stack longjmp is about to switch to, below which nothing
+	 * of the setjmp caller lives. */
+	f->rsp = tc->jb.rsp;
 	return true;
 }
 
@@ -179,6 +187,10 @@ static void nmi_handle(struct trap_frame *f)
 	c->in_nmi++;
 	c->nmi_count++;
 	c->nmi_last_rsp = (uint64_t)__builtin_frame_address(0);
+	if (lockup_nmi(f)) {              /* another CPU asked where we are */
+		c->in_nmi--;
+		return;
+	}
 	struct trap_catch *tc = c->trap_catch;
 	if (!(tc && tc->expect_vector == VEC_NMI))
 		pr_warn("NMI received on CPU %u at RIP %#lx (unexpected; continuing)\n", c->cpu_id,
