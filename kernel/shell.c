@@ -106,10 +106,11 @@ static void cmd_deadlock(const char *args)
 	spin_unlock(&demo);
 }
 
-/* lockup: hold this CPU in the kernel with interrupts off, for ever - what
- * a lost unlock or an endless loop under a lock does. Another CPU's
- * watchdog reports it after lockup_timeout=S seconds with this CPU's NMI
- * backtrace (naming this function), then panics if hang_panic is on. */
+/* lockup [preempt]: hold this CPU in the kernel with interrupts off (or,
+ * with "preempt", preemption off and interrupts on), for ever - what a lost
+ * unlock or an endless loop under a lock does. Another CPU's watchdog
+ * reports it after lockup_timeout=S seconds with this CPU's NMI backtrace
+ * (naming the function below), then panics if hang_panic is on. */
 static __attribute__((noinline)) void shell_hold_irqs_off(void)
 {
 	local_irq_disable();
@@ -117,15 +118,24 @@ static __attribute__((noinline)) void shell_hold_irqs_off(void)
 		cpu_relax();
 }
 
+static __attribute__((noinline)) void shell_hold_preempt_off(void)
+{
+	preempt_disable();
+	for (;;)
+		cpu_relax();
+}
+
 static void cmd_lockup(const char *args)
 {
-	(void)args;
-	if (!boot_options.lockup_timeout_s || smp_online_cpus() < 2) {
-		kprintf("lockup: needs lockup_timeout=S > 0 and a second CPU to see it\n");
+	bool preempt = !strcmp(args, "preempt");
+	if (!boot_options.lockup_timeout_s || smp_online_cpus() < 2 || (*args && !preempt)) {
+		kprintf("usage: lockup [preempt]; needs lockup_timeout=S > 0 and a second CPU\n");
 		return;
 	}
-	kprintf("holding CPU %u with interrupts off; expect a lockup report in %u s\n", cpu_id(),
-		boot_options.lockup_timeout_s);
+	kprintf("holding CPU %u with %s off; expect a lockup report in %u s\n", cpu_id(),
+		preempt ? "preemption" : "interrupts", boot_options.lockup_timeout_s);
+	if (preempt)
+		shell_hold_preempt_off();
 	shell_hold_irqs_off();
 }
 
@@ -317,7 +327,7 @@ static const struct command {
 	{ "dmesg", cmd_dmesg, "print the kernel log buffer" },
 	{ "tests", cmd_tests, "list in-kernel tests; 'tests SUITE' runs one" },
 	{ "deadlock", cmd_deadlock, "take a held spinlock again: shows the deadlock panic (spin_timeout=S)" },
-	{ "lockup", cmd_lockup, "hold this CPU with interrupts off: shows the soft-lockup report (lockup_timeout=S)" },
+	{ "lockup", cmd_lockup, "lockup [preempt]: hold this CPU with interrupts (preemption) off: shows the soft-lockup report" },
 	{ "starve", cmd_starve, "keep a thread runnable behind a CPU hog: shows the hung-thread report (hung_timeout=S)" },
 	{ "hang", cmd_hang, "a thread sleeps uninterruptibly for ever: shows the hung-thread report" },
 	{ "ps", cmd_ps, "threads: id, name, state, CPU, run time, what they wait on" },
