@@ -16,9 +16,11 @@
  * only ever gets through one interrupt handler per round and never back to
  * its thread. (QEMU 8.1 splits each round's budget among the vCPUs; see
  * docs/ARCHITECTURE.md.) Under multi-threaded TCG, KVM or real hardware
- * every CPU runs on its own; nothing here triggers unless a timer
- * interrupt is taken very late or its handler is stretched, as only a CPU
- * that is not being run sees.
+ * every CPU runs on its own, and this triggers only when a timer interrupt
+ * really is that late: a vCPU thread the host did not run (the others then
+ * halting gives it the host CPU sooner), or interrupts held off for
+ * milliseconds; each costs the other busy CPUs one halt until their next
+ * interrupt.
  *
  * How: the LAPIC timer handler measures how late it came and how long it
  * took (timer.c). More than YIELD_STRETCH_NS of either means this CPU was

@@ -7,8 +7,8 @@
 
 /* A timer interrupt taken more than this late, or whose handler ran this
  * long, means this CPU was not being run: it asks the others for turns.
- * (A handler takes microseconds; interrupts stay off for at most about as
- * long anywhere in weft.) */
+ * (A handler takes microseconds, and weft keeps interrupts off for much
+ * less than this almost everywhere.) */
 #define YIELD_STRETCH_NS 2000000ULL
 
 /* LAPIC timer handler, interrupts off: how late it came and how long it
