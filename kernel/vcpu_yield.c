@@ -43,6 +43,7 @@
 #include <arch/irqflags.h>
 #include <arch/cpu.h>
 #include <weft/panic.h>
+#include <weft/printk.h>
 
 static uint64_t request_at;       /* latest request's clock_monotonic_ns(); 0 = none */
 static uint64_t starved_mask;     /* CPUs whose last timer interrupt was stretched */
@@ -56,6 +57,12 @@ void vcpu_yield_note(uint64_t late, uint64_t took, uint64_t now)
 	if (late > YIELD_STRETCH_NS || took > YIELD_STRETCH_NS) {
 		__atomic_fetch_or(&starved_mask, bit, __ATOMIC_RELAXED);
 		__atomic_store_n(&request_at, now, __ATOMIC_RELEASE);
+		static bool said;   /* once per boot: the log shows it happened */
+		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+			pr_info("vcpu_yield: CPU %u was not run for %lu us (timer interrupt %lu us "
+				"late, handler %lu us); the other CPUs lend it turns\n", c->cpu_id,
+				(unsigned long)((late > took ? late : took) / 1000),
+				(unsigned long)(late / 1000), (unsigned long)(took / 1000));
 		return;
 	}
 	if (__atomic_load_n(&starved_mask, __ATOMIC_RELAXED) & bit)
