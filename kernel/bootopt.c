@@ -8,6 +8,7 @@
 #include <weft/cmdline.h>
 #include <weft/printk.h>
 #include <weft/string.h>
+#include <weft/lockup.h>
 
 static const struct boot_options defaults = {
 	.loglevel = LOGLEVEL_DEFAULT,
@@ -15,6 +16,9 @@ static const struct boot_options defaults = {
 	.test_repeat = 1,
 	.watchdog_s = WATCHDOG_DEFAULT_S,
 	.spin_timeout_s = SPIN_TIMEOUT_DEFAULT_S,
+	.lockup_timeout_s = LOCKUP_TIMEOUT_DEFAULT_S,
+	.hung_timeout_s = HUNG_TIMEOUT_DEFAULT_S,
+	.hang_panic = -1,
 	.smp = 0,
 };
 struct boot_options boot_options = defaults;
@@ -69,6 +73,24 @@ static void parse_one(struct boot_options *o, const struct cmdline_token *t)
 			reject(o, t, "expected seconds 1..3600", "20");
 		else
 			o->spin_timeout_s = (unsigned)n;
+	} else if (cmdline_key_is(t, "lockup_timeout")) {
+		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n > 3600)
+			reject(o, t, "expected seconds 0..3600 (0 = off)", "20");
+		else
+			o->lockup_timeout_s = (unsigned)n;
+	} else if (cmdline_key_is(t, "hung_timeout")) {
+		if (!t->has_val || parse_u64(t->val, t->val_len, 10, &n) < 0 || n > 86400)
+			reject(o, t, "expected seconds 0..86400 (0 = off)", "120");
+		else
+			o->hung_timeout_s = (unsigned)n;
+	} else if (cmdline_key_is(t, "hang_panic")) {
+		if (!t->has_val)
+			o->hang_panic = 1;
+		else if (t->val_len == 1 && (t->val[0] == '0' || t->val[0] == '1'))
+			o->hang_panic = t->val[0] - '0';
+		else
+			reject(o, t, "expected hang_panic, hang_panic=0 or hang_panic=1",
+			       "panic only while tests run");
 	} else if (cmdline_key_is(t, "init")) {
 		if (!t->has_val || t->val_len == 0 || t->val_len >= sizeof o->init)
 			reject(o, t, "expected init=PATH", "none");

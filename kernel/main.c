@@ -19,6 +19,7 @@
 #include <weft/panic.h>
 #include <weft/bootinfo.h>
 #include <weft/bootopt.h>
+#include <weft/lockup.h>
 #include <weft/console.h>
 #include <weft/paging.h>
 #include <weft/pmm.h>
@@ -99,6 +100,7 @@ static void kmain_on_kstack(void *arg)
 	pr_info("weft: CPU %u up (APIC id %u, %s), interrupts on\n", cpu_id(), this_cpu()->apic_id,
 		lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
 	smp_boot_aps();
+	lockup_init();     /* every CPU's watchdog: soft lockups, hung threads */
 
 	if (boot_options.bench) {
 		void bench_run(void);

@@ -307,7 +307,9 @@ void process_exit_group(int status)
 
 int process_wait(struct process *p)
 {
+	current()->wait_exempt = true;   /* its threads are watched themselves (lockup.c) */
 	wait_for_completion(&p->exited);
+	current()->wait_exempt = false;
 	unsigned long f = spin_lock_irqsave(&proc_list_lock);
 	list_del(&p->all_link);
 	nprocs--;

@@ -291,9 +291,18 @@ void sched_tick(void)
 	bool waiting = rq->nr_running != 0;
 	struct percpu *c = this_cpu();
 	if (now >= c->slice_end) {
-		if (waiting)
+		if (waiting) {
 			curr->need_resched = true;
-		else
+			/* The switch comes at the next preemption point, which
+			 * may be far off (preemption off: a lock held, a wait
+			 * for another CPU's answer). Left in the past, the slice
+			 * end would re-arm the LAPIC for "now" on every return
+			 * from here until then - an interrupt storm, on real
+			 * hardware a CPU that crawls; under QEMU's single-
+			 * threaded TCG one interrupt per round of all vCPUs.
+			 * The switch gives the next thread a fresh slice. */
+			c->slice_end = now + rq->slice;
+		} else
 			/* The threads that waited were taken away (pulled, pushed,
 			 * moved by an affinity change) and the runner is alone: it
 			 * has no slice (as after a switch with nothing waiting).
@@ -453,6 +462,11 @@ static __attribute__((noinline)) void schedule_general(struct thread *prev,
 		next = dequeue_min(rq);
 		if (!next)
 			next = rq->idle;
+		else if (prev->idle && now + BUSY_TICK_NS < c->timer_armed)
+			/* Out of idle, which may have stopped the LAPIC: arm the
+			 * busy tick (timer.c). Switches between threads keep
+			 * the deadline armed while the last one ran. */
+			c->after_switch |= AFTER_SWITCH_TIMER;
 	}
 	run_next(c, rq, prev, next, now);
 }
@@ -567,8 +581,10 @@ again:
 				}
 			}
 			t->state = THREAD_RUNNABLE;
-			uint64_t now;
+			uint64_t now;   /* 0 if this CPU's runner is idle: no clock read */
 			uint64_t runner = place(rq, t, &now);
+			/* Runnable, waiting from now (the hung-thread detector, lockup.c). */
+			t->exec_start_ns = now ? now : clock_monotonic_ns();
 			enqueue(rq, t);
 			ipi = check_preempt_at(rq, t, runner);
 			start_slice_at(rq, t, runner, now);
@@ -597,6 +613,7 @@ void sched_add_new(struct thread *t)
 	uint64_t runner = refresh_min_vruntime_at(rq, (unsigned)cpu, &now);
 	t->vruntime = rq->min_vruntime;
 	t->state = THREAD_RUNNABLE;
+	t->exec_start_ns = now ? now : clock_monotonic_ns();   /* waits from now (lockup.c) */
 	enqueue(rq, t);
 	if (cpu == (int)cpu_id())
 		start_slice_at(rq, t, runner, now); /* here, a new thread never preempts its creator */

@@ -22,6 +22,10 @@
 #include <weft/errno.h>
 #include <weft/format.h>
 #include <arch/smp.h>
+#include <weft/smp.h>
+#include <weft/wait.h>
+#include <weft/preempt.h>
+#include <arch/irqflags.h>
 
 #define LINE_MAX 128
 #define PROMPT "weft> "
@@ -100,6 +104,111 @@ static void cmd_deadlock(const char *args)
 	spin_lock(&demo);
 	spin_unlock(&demo);   /* never reached */
 	spin_unlock(&demo);
+}
+
+/* lockup [preempt]: hold this CPU in the kernel with interrupts off (or,
+ * with "preempt", preemption off and interrupts on), for ever - what a lost
+ * unlock or an endless loop under a lock does. Another CPU's watchdog
+ * reports it after lockup_timeout=S seconds with this CPU's NMI backtrace
+ * (naming the function below), then panics if hang_panic is on. */
+static __attribute__((noinline)) void shell_hold_irqs_off(void)
+{
+	local_irq_disable();
+	for (;;)
+		cpu_relax();
+}
+
+static __attribute__((noinline)) void shell_hold_preempt_off(void)
+{
+	preempt_disable();
+	for (;;)
+		cpu_relax();
+}
+
+static void cmd_lockup(const char *args)
+{
+	bool preempt = !strcmp(args, "preempt");
+	if (!boot_options.lockup_timeout_s || smp_online_cpus() < 2 || (*args && !preempt)) {
+		kprintf("usage: lockup [preempt]; needs lockup_timeout=S > 0 and a second CPU\n");
+		return;
+	}
+	kprintf("holding CPU %u with %s off; expect a lockup report in %u s\n", cpu_id(),
+		preempt ? "preemption" : "interrupts", boot_options.lockup_timeout_s);
+	if (preempt)
+		shell_hold_preempt_off();
+	shell_hold_irqs_off();
+}
+
+/* starve: on the last CPU, a kernel thread spins with preemption off, and a
+ * thread bound there waits behind it, runnable, never run: the hung-thread
+ * detector reports it after hung_timeout=S seconds, with what its CPU runs
+ * (this hog, by NMI). */
+static volatile bool hog_running;
+
+static __attribute__((noinline)) void *shell_hog_cpu(void *arg)
+{
+	(void)arg;
+	preempt_disable();
+	hog_running = true;
+	for (;;)
+		cpu_relax();
+	return NULL;
+}
+
+static void *shell_starved_victim(void *arg)
+{
+	(void)arg;
+	kprintf("starve: the victim ran after all\n");
+	return NULL;
+}
+
+static void cmd_starve(const char *args)
+{
+	(void)args;
+	unsigned cpu = smp_online_cpus() - 1;
+	if (!boot_options.hung_timeout_s || cpu == 0) {
+		kprintf("starve: needs hung_timeout=S > 0 and a second CPU\n");
+		return;
+	}
+	if (!thread_create_on(cpu, shell_hog_cpu, NULL, "hog")) {
+		kprintf("starve: out of memory\n");
+		return;
+	}
+	while (!hog_running)
+		thread_sleep(NSEC_PER_MSEC);
+	if (!thread_create_on(cpu, shell_starved_victim, NULL, "starved")) {
+		kprintf("starve: out of memory\n");
+		return;
+	}
+	kprintf("CPU %u is held with preemption off; thread 'starved' waits there; expect a "
+		"hung-thread report in %u s\n", cpu, boot_options.hung_timeout_s);
+}
+
+/* hang: a thread sleeps uninterruptibly on a completion nobody completes.
+ * The hung-thread detector reports it after hung_timeout=S seconds, with
+ * its backtrace (naming this function). */
+static __attribute__((noinline)) void *shell_stuck_sleeper(void *arg)
+{
+	static struct completion never;
+	(void)arg;
+	completion_init(&never);
+	wait_for_completion(&never);
+	return NULL;
+}
+
+static void cmd_hang(const char *args)
+{
+	(void)args;
+	if (!boot_options.hung_timeout_s) {
+		kprintf("hang: needs hung_timeout=S > 0\n");
+		return;
+	}
+	if (!thread_create_detached(shell_stuck_sleeper, NULL, "stuck")) {
+		kprintf("hang: out of memory\n");
+		return;
+	}
+	kprintf("thread 'stuck' sleeps uninterruptibly for ever; expect a hung-thread report in "
+		"%u s\n", boot_options.hung_timeout_s);
 }
 
 static void cmd_reboot(const char *args)
@@ -218,6 +327,9 @@ static const struct command {
 	{ "dmesg", cmd_dmesg, "print the kernel log buffer" },
 	{ "tests", cmd_tests, "list in-kernel tests; 'tests SUITE' runs one" },
 	{ "deadlock", cmd_deadlock, "take a held spinlock again: shows the deadlock panic (spin_timeout=S)" },
+	{ "lockup", cmd_lockup, "lockup [preempt]: hold this CPU with interrupts (preemption) off: shows the soft-lockup report" },
+	{ "starve", cmd_starve, "keep a thread runnable behind a CPU hog: shows the hung-thread report (hung_timeout=S)" },
+	{ "hang", cmd_hang, "a thread sleeps uninterruptibly for ever: shows the hung-thread report" },
 	{ "ps", cmd_ps, "threads: id, name, state, CPU, run time, what they wait on" },
 	{ "bt", cmd_bt, "bt TID: stack trace of any thread" },
 	{ "cpus", cmd_cpus, "per CPU: APIC id, state, run queue, current thread, idle, interrupts, migrations" },

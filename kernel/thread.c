@@ -201,7 +201,10 @@ void *thread_join(struct thread *t)
 		panic("thread_join: thread %d is detached or already joined", t->tid);
 	t->joined = true;
 	spin_unlock_irqrestore(&thread_list_lock, f);
+	struct thread *self = current();
+	self->wait_exempt = true;      /* t is watched itself (kernel/lockup.c) */
 	wait_event(&t->join_wq, exited, t, THREAD_UNINTERRUPTIBLE, 0);
+	self->wait_exempt = false;
 	/* A zombie is still on its stack until the CPU that ran it has switched
 	 * away (schedule_tail clears on_cpu): a few instructions at most. */
 	while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE))
@@ -333,6 +336,31 @@ int thread_backtrace(int tid)
 	backtrace_print(sf->ret, sf->rbp);
 	return 0;
 }
+
+static void print_stack(struct thread *t);
+
+bool thread_for_each_try(void (*fn)(struct thread *t, void *arg), void *arg, bool keep)
+{
+	unsigned long f = local_irq_save();
+	if (!spin_trylock(&thread_list_lock)) {
+		local_irq_restore(f);
+		return false;
+	}
+	struct list_head *p;
+	list_for_each(p, &all_threads)
+		fn(container_of(p, struct thread, all_link), arg);
+	if (!keep) {
+		spin_unlock_no_resched(&thread_list_lock);
+		local_irq_restore(f);
+	}
+	return true;
+}
+
+/* Interrupts stay as they were before thread_for_each_try(): its callers
+ * run with them off (the watchdog timer). */
+void thread_for_each_done(void) { spin_unlock_no_resched(&thread_list_lock); }
+
+void thread_print_stack(struct thread *t) { print_stack(t); }
 
 /* Where a switched-out (or the calling) thread is in the kernel. */
 static void print_stack(struct thread *t)

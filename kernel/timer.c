@@ -5,7 +5,14 @@
  * by its timer lock (irq-saving: timers are added from any context). The
  * LAPIC timer is programmed for the nearest event: the first timer's
  * deadline or the running thread's slice end (percpu.slice_end, written by
- * the scheduler), whichever is first. There is no periodic tick.
+ * the scheduler), whichever is first - and, while the CPU runs a thread
+ * rather than its idle thread, no later than the busy tick: the next
+ * multiple of BUSY_TICK_NS of the clock, the same instants on every CPU.
+ * An idle CPU has no tick. The busy tick keeps the running thread's
+ * accounting (exec_start_ns) fresh for the hung-thread detector
+ * (kernel/lockup.c), and gives every busy CPU timer interrupts, from
+ * which a CPU that the emulator does not run gets its turns back
+ * (kernel/vcpu_yield.c).
  *
  * The scheduler moves the slice end on every switch, but reprograms the
  * LAPIC only when the new end is *earlier* than the armed one
@@ -22,6 +29,8 @@
 #include <arch/cpu.h>
 #include <weft/printk.h>
 #include <weft/ksyms.h>
+#include <weft/vcpu_yield.h>
+#include <weft/lockup.h>
 
 struct timer_cpu {
 	spinlock_t lock;
@@ -50,6 +59,11 @@ static void program_locked(struct timer_cpu *tc, uint64_t now)
 		struct timer *first = container_of(tc->pending.next, struct timer, link);
 		if (first->deadline < when)
 			when = first->deadline;
+	}
+	if (!c->current->idle) {   /* the busy tick, on the shared grid */
+		uint64_t tick = (now / BUSY_TICK_NS + 1) * BUSY_TICK_NS;
+		if (tick < when)
+			when = tick;
 	}
 	if (when >= SLICE_NONE) {
 		lapic_timer_stop();
@@ -145,6 +159,7 @@ static void timer_expire(void)
 		.at = now, .late_ns = armed != TIMER_NEVER && now > armed ? now - armed : 0,
 		.idle = c->current->idle };
 	c->timer_armed = TIMER_NEVER;   /* the one-shot has fired */
+	lockup_tick(now);               /* the soft-lockup detector's beat (lockup.c) */
 	spin_lock(&tc->lock);
 	while (!list_empty(&tc->pending)) {
 		struct timer *t = container_of(tc->pending.next, struct timer, link);
@@ -161,8 +176,13 @@ static void timer_expire(void)
 	spin_unlock_no_resched(&tc->lock);
 	sched_tick();
 	spin_lock(&tc->lock);
-	program_locked(tc, clock_monotonic_ns());
+	uint64_t end = clock_monotonic_ns();
+	program_locked(tc, end);
 	spin_unlock_no_resched(&tc->lock);
+	/* How late this interrupt came and how long it took (end is read
+	 * before the LAPIC write: under QEMU that write may end this vCPU's
+	 * turn, and the next turn's wait is the next interrupt's lateness). */
+	vcpu_yield_note(last_irq[c->cpu_id].late_ns, end - now, end);
 }
 
 void timer_dump(void)

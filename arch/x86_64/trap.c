@@ -17,6 +17,8 @@
  * interrupts nest on the same stack, each with its own trap frame.
  */
 #include <arch/trap.h>
+#include <weft/vcpu_yield.h>
+#include <weft/lockup.h>
 #include <arch/percpu.h>
 #include <arch/cpu.h>
 #include <arch/apic.h>
@@ -177,6 +179,13 @@ static bool trap_try_catch(struct trap_frame *f)
 	f->rsi = 1;
 	f->cs = GDT_KERNEL_CS;
 	f->ss = GDT_KERNEL_DS;
+	/* longjmp's first instructions run on the stack IRETQ gives them,
+	 * with the interrupted code's IF: an interrupt taken there pushes its
+	 * frame at that RSP. The faulting RSP may be in a guard page (a stack
+	 * overflow caught as #DF): a #DF again, not caught this time. Give
+	 * them the stack longjmp is about to switch to, below which nothing
+	 * of the setjmp caller lives. */
+	f->rsp = tc->jb.rsp;
 	return true;
 }
 
@@ -188,6 +197,10 @@ static void nmi_handle(struct trap_frame *f)
 	c->in_nmi++;
 	c->nmi_count++;
 	c->nmi_last_rsp = (uint64_t)__builtin_frame_address(0);
+	if (lockup_nmi(f)) {              /* another CPU asked where we are */
+		c->in_nmi--;
+		return;
+	}
 	struct trap_catch *tc = c->trap_catch;
 	if (!(tc && tc->expect_vector == VEC_NMI))
 		pr_warn("NMI received on CPU %u at RIP %#lx (unexpected; continuing)\n", c->cpu_id,
@@ -241,6 +254,8 @@ void trap_dispatch(struct trap_frame *f)
 		lapic_eoi();   /* before any switch: the next thread must get interrupts */
 	c->irq_depth--;
 	preempt_enable_no_resched();
+	if (__builtin_expect(c->vcpu_lend, 0))
+		vcpu_yield_lend(c);     /* a starved virtual CPU gets our turns until the next interrupt */
 	/* Preemption point: leaving the outermost interrupt to code that ran
 	 * with interrupts enabled and no preemption-disabling lock held. The
 	 * thread is switched out right here, with its trap frame on its stack,

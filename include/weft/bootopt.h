@@ -23,6 +23,13 @@ struct boot_options {
 				   * then panic); 0 = off. Default WATCHDOG_DEFAULT_S. */
 	unsigned spin_timeout_s;  /* spin_timeout=S: panic when a spinlock wait lasts S
 				   * seconds (1..3600; default SPIN_TIMEOUT_DEFAULT_S) */
+	unsigned lockup_timeout_s; /* lockup_timeout=S: report a CPU not preemptible for
+				   * S s (0 = off, 1..3600; default 20, kernel/lockup.c) */
+	unsigned hung_timeout_s;  /* hung_timeout=S: report a thread runnable but not run,
+				   * or asleep uninterruptibly, for S s (0 = off,
+				   * 1..86400; default 120) */
+	int hang_panic;           /* hang_panic[=0|1]: those reports end in a panic;
+				   * -1 (default): only while tests run (test=) */
 	char init[128];           /* init=PATH: the first program (from the initramfs) */
 	/* "-- ARGS...": init's arguments, NUL-separated in init_args. */
 	char init_args[512];

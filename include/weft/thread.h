@@ -74,7 +74,10 @@ struct thread {
 	int prio;                    /* -20..19, nice-style */
 	uint32_t weight;
 	uint64_t vruntime;           /* weighted CPU time: the fair-queue key */
-	uint64_t exec_start_ns;      /* when it last got the CPU */
+	uint64_t exec_start_ns;      /* running: when it was last charged (it got the CPU,
+				      * or a tick); queued: when it was woken or created,
+				      * or last ran; asleep: about when it went to sleep
+				      * (kernel/lockup.c reads it, unlocked) */
 	uint64_t cpu_time_ns;        /* total CPU time used */
 	uint64_t nr_switches;
 	struct thread *heap_left, *heap_right; /* run-queue leftist heap links */
@@ -86,6 +89,10 @@ struct thread {
 	/* Sleeping: */
 	const char *wait_name;       /* what it sleeps on (for `ps`), or NULL */
 	volatile bool timed_out;
+	bool wait_exempt;            /* waits for another thread or process to end: not
+				      * a hung thread however long (set by itself) */
+	uint64_t hung_reported;      /* exec_start_ns when last reported hung (lockup.c,
+				      * thread list lock) */
 
 	/* User threads (kernel/process.c); all zero/NULL for kernel threads.
 	 * Written by the thread itself, or before it first runs: */
@@ -160,6 +167,16 @@ int thread_backtrace(int tid);
 /* Every thread's state, flags and kernel stack (and user RIP): for hang
  * reports. Any context; does not wait for locks the caller may hold. */
 void thread_dump_all(void);
+/* Call fn(t, arg) for every thread with the thread list lock held and
+ * interrupts off; false, calling nothing, if the lock is taken (any
+ * context: the caller tries again later). With keep, the lock stays held
+ * on success until thread_for_each_done(), so the threads fn picked stay
+ * allocated while the caller reports them. */
+bool thread_for_each_try(void (*fn)(struct thread *t, void *arg), void *arg, bool keep);
+void thread_for_each_done(void);
+/* The kernel backtrace of a switched-out thread (or of the caller); a line
+ * saying so for one running on another CPU. */
+void thread_print_stack(struct thread *t);
 
 /* Boot: turn the running boot context into a thread, start the idle
  * thread and the scheduler on this CPU. */

@@ -1,12 +1,18 @@
 /* timer.h - one-shot kernel timers on the per-CPU deadline timer
  * (kernel/timer.c). The LAPIC timer is programmed in one-shot mode for the
- * earliest of: the next timer deadline, the running thread's slice end.
- * An idle CPU with no timers takes no timer interrupts at all. */
+ * earliest of: the next timer deadline, the running thread's slice end,
+ * and (a thread other than idle running) the busy tick. An idle CPU with
+ * no timers takes no timer interrupts at all. */
 #ifndef WEFT_TIMER_H
 #define WEFT_TIMER_H
 #include <stdint.h>
 #include <stdbool.h>
 #include <weft/list.h>
+
+/* A CPU running a thread (not its idle thread) takes a timer interrupt at
+ * least this often, alone or not, on a grid shared by all CPUs
+ * (kernel/timer.c: the busy tick). */
+#define BUSY_TICK_NS 10000000ULL
 
 struct timer {
 	uint64_t deadline;             /* clock_monotonic_ns() value */

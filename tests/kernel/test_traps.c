@@ -13,6 +13,7 @@
 #include <weft/ksyms.h>
 #include <weft/backtrace.h>
 #include <weft/bootopt.h>
+#include <weft/lockup.h>
 #include <weft/string.h>
 #include <arch/trap.h>
 #include <arch/percpu.h>
@@ -250,6 +251,32 @@ KTEST(bootopt, bad_options_fall_back)
 		  "no clear message for loglevel=banana");
 	KT_EXPECT(t, log_contains_since(log0, "'frobnicate=1': unknown option"),
 		  "no message for an unknown option");
+}
+
+/* The detectors' timeouts (kernel/lockup.c): bad values get a message and
+ * the default; 0 turns a detector off; hang_panic takes 0, 1 or nothing. */
+KTEST(bootopt, hang_detector_options)
+{
+	static struct boot_options o;
+	size_t log0 = log_position();
+	bootopt_parse_into(&o, "lockup_timeout=soon hung_timeout=86401 hang_panic=maybe");
+	KT_EXPECT_EQ(t, o.lockup_timeout_s, LOCKUP_TIMEOUT_DEFAULT_S);
+	KT_EXPECT_EQ(t, o.hung_timeout_s, HUNG_TIMEOUT_DEFAULT_S);
+	KT_EXPECT_EQ(t, o.hang_panic, -1);
+	KT_EXPECT_EQ(t, o.bad_options, 3);
+	KT_EXPECT(t, log_contains_since(log0, "'lockup_timeout=soon': expected seconds 0..3600 (0 = off); "
+					"using the default (20)"),
+		  "no clear message for lockup_timeout=soon");
+	KT_EXPECT(t, log_contains_since(log0, "'hung_timeout=86401': expected seconds 0..86400 (0 = off); "
+					"using the default (120)"),
+		  "no clear message for hung_timeout=86401");
+	bootopt_parse_into(&o, "lockup_timeout=0 hung_timeout=7 hang_panic");
+	KT_EXPECT_EQ(t, o.lockup_timeout_s, 0);
+	KT_EXPECT_EQ(t, o.hung_timeout_s, 7);
+	KT_EXPECT_EQ(t, o.hang_panic, 1);
+	KT_EXPECT_EQ(t, o.bad_options, 0);
+	bootopt_parse_into(&o, "hang_panic=0");
+	KT_EXPECT_EQ(t, o.hang_panic, 0);
 }
 
 KTEST(bootopt, good_options)

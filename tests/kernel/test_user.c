@@ -268,6 +268,17 @@ USER_TEST(t_mmap, NULL)
 USER_TEST(t_misc, NULL)
 USER_TEST(t_args, "one", "two", NULL)
 
+/* Programs whose threads spin in user mode while others sleep and wake
+ * (issue 11, item 1): suite user_timing, which the -icount runs choose
+ * (t/timing-smp2.t, t/timing-smp4.t: QEMU's single-threaded TCG is where
+ * a CPU running a spinner starved the others); the kernel-smp*.t runs take
+ * it with `all`, on multi-threaded TCG. */
+KTEST(user_timing, t_spinners)
+{
+	static const char *const argv[] = { "t_spinners", NULL };
+	run_program(t, "t_spinners", argv, 0);
+}
+
 /* --- SMAP and SMEP ------------------------------------------------------------ */
 
 static struct trap_catch tc;

@@ -81,6 +81,12 @@ struct percpu {
 	uint64_t slice_end;             /* running thread's slice deadline; >= SLICE_NONE: none */
 	uint64_t timer_armed;           /* when the LAPIC fires next; TIMER_NEVER = not armed */
 	uint32_t after_switch;          /* AFTER_SWITCH_* work for the incoming thread (sched.c) */
+	/* Lending this CPU to a starved virtual CPU (kernel/vcpu_yield.c); this
+	 * CPU only, interrupts off: */
+	bool vcpu_lend;                 /* this interrupt's exit halts (trap.c) */
+	bool vcpu_lending;              /* halted in that exit now */
+	uint64_t vcpu_answered;         /* the last request answered */
+	uint64_t vcpu_lends;            /* halts lent so far */
 	uint64_t ist_bottom[IST_COUNT]; /* lowest address of each IST stack */
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss __attribute__((aligned(16)));
