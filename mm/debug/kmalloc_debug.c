@@ -72,8 +72,7 @@ _Static_assert(sizeof(struct kd_hdr) % KMALLOC_ALIGN == 0, "objects would be mis
 #define KD_MAX_WRAPPED (KMALLOC_MAX_SIZE - KD_HDR - KD_TAIL)
 
 static spinlock_t kd_lock = SPINLOCK_INIT("kmalloc_debug");
-static struct kd_hdr *quar[QUAR_OBJS];	/* ring: oldest at quar_head */
-static unsigned quar_head, quar_count;
+static unsigned quar_head, quar_count;	/* the ring quar[] (below) */
 static size_t quar_bytes;		/* raw slot sizes of the objects in quar[] */
 static struct kmalloc_stats stats;	/* bytes_in_use, allocs, frees (pages_held: raw) */
 
@@ -179,36 +178,51 @@ static void check_reused(struct kd_hdr *h, size_t usable)
 	}
 }
 
-/* Hand the oldest quarantined object back to the raw allocator, after
- * checking its poison. false if the quarantine is empty. */
-static bool quarantine_release_one(bool only_if_over)
+/* The quarantine: freed objects, oldest first at quar_head. */
+struct quar_entry {
+	struct kd_hdr *h;
+	size_t usable;		/* its raw slot size */
+};
+static struct quar_entry quar[QUAR_OBJS];
+
+/* Take the oldest object out of the quarantine; kd_lock held. */
+static bool quar_pop_locked(struct quar_entry *e)
 {
-	unsigned long f = spin_lock_irqsave(&kd_lock);
-	struct kd_hdr *h = NULL;
-	size_t usable = 0;
-	if (quar_count && (!only_if_over || quar_count > QUAR_OBJS - 1 || quar_bytes > QUAR_BYTES)) {
-		h = quar[quar_head];
-		quar_head = (quar_head + 1) % QUAR_OBJS;
-		quar_count--;
-	}
-	spin_unlock_irqrestore(&kd_lock, f);
-	if (!h)
+	if (!quar_count)
 		return false;
-	const char *err = kmalloc_check_raw(h, &usable);
-	if (err)
-		panic("kmalloc_debug: quarantined %p is no raw object: %s", (void *)h, err);
-	f = spin_lock_irqsave(&kd_lock);
-	quar_bytes -= usable;
-	spin_unlock_irqrestore(&kd_lock, f);
-	check_freed(h, usable, "leaving the quarantine");
-	kfree_raw(h);
+	*e = quar[quar_head];
+	quar_head = (quar_head + 1) % QUAR_OBJS;
+	quar_count--;
+	quar_bytes -= e->usable;
 	return true;
+}
+
+/* Hand an object that left the quarantine back to the raw allocator,
+ * after checking its fill. kd_lock not held. */
+static void quar_release(struct quar_entry e)
+{
+	check_freed(e.h, e.usable, "leaving the quarantine");
+	kfree_raw(e.h);
+}
+
+/* Release the oldest objects while the quarantine holds over QUAR_BYTES
+ * (or, with `all`, until it is empty). */
+static void quarantine_shrink(bool all)
+{
+	for (;;) {
+		struct quar_entry e;
+		unsigned long f = spin_lock_irqsave(&kd_lock);
+		bool got = (all || quar_bytes > QUAR_BYTES) && quar_pop_locked(&e);
+		spin_unlock_irqrestore(&kd_lock, f);
+		if (!got)
+			return;
+		quar_release(e);
+	}
 }
 
 static void quarantine_flush(void)
 {
-	while (quarantine_release_one(false))
-		;
+	quarantine_shrink(true);
 }
 
 static void *kd_alloc(size_t size, const uint64_t pcs[KD_SITES], bool zero)
@@ -371,15 +385,18 @@ void kfree(void *p)
 	}
 	size_t size = h->size <= usable - KD_HDR ? h->size : 0;	/* 0 if the header lies */
 	fill(h, KD_HDR, usable, FREE_BYTE);
+	struct quar_entry old_e;
 	f = spin_lock_irqsave(&kd_lock);
 	stats.bytes_in_use -= size;
 	stats.frees++;
-	quar[(quar_head + quar_count) % QUAR_OBJS] = h;
+	bool full = quar_count == QUAR_OBJS && quar_pop_locked(&old_e);
+	quar[(quar_head + quar_count) % QUAR_OBJS] = (struct quar_entry){ h, usable };
 	quar_count++;
 	quar_bytes += usable;
 	spin_unlock_irqrestore(&kd_lock, f);
-	while (quarantine_release_one(true))
-		;
+	if (full)
+		quar_release(old_e);
+	quarantine_shrink(false);
 }
 
 size_t kmalloc_usable_size(const void *p)
@@ -424,11 +441,9 @@ unsigned kmalloc_debug_check(void)
 	unsigned long f = spin_lock_irqsave(&kd_lock);
 	unsigned n = quar_count;
 	for (unsigned i = 0; i < n; i++) {
-		struct kd_hdr *h = quar[(quar_head + i) % QUAR_OBJS];
-		size_t usable = 0;
-		/* Safe under kd_lock: nothing leaves the quarantine meanwhile. */
-		if (!kmalloc_check_raw(h, &usable))
-			check_freed(h, usable, "by kmalloc_debug_check");
+		/* Under kd_lock: nothing leaves the quarantine meanwhile. */
+		struct quar_entry *e = &quar[(quar_head + i) % QUAR_OBJS];
+		check_freed(e->h, e->usable, "by kmalloc_debug_check");
 	}
 	spin_unlock_irqrestore(&kd_lock, f);
 	return n;
