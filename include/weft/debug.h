@@ -47,9 +47,10 @@ void debug_report_end(unsigned long flags, const char *kind, const char *summary
 /* "sym+0x1f <- sym2+0x40" for up to n recorded return addresses (0 ends). */
 void debug_format_sites(char *buf, unsigned size, const uint64_t *pcs, unsigned n);
 
-/* Check every object in kmalloc's quarantine (freed, poisoned, not yet
- * reusable) for writes after free; reports as kfree would. Returns how
- * many objects were checked. The test runner calls it after each test. */
+/* Check the canary and redzone of every live heap object, and every
+ * object in kmalloc's quarantine (freed, poisoned, not yet reusable) for
+ * writes after free; reports as kfree would. Returns how many objects were
+ * checked. The test runner calls it after each test. */
 unsigned kmalloc_debug_check(void);
 
 /* Freed-page poisoning (mm/pmm.c calls these with WEFT_DEBUG). */

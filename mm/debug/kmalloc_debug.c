@@ -3,11 +3,11 @@
  *
  * Every object gets a header and a right redzone inside its raw slot:
  *
- *   [struct kd_hdr, 48 bytes][object: size bytes][redzone: >= 16 bytes of RZ_BYTE]
+ *   [struct kd_hdr, 64 bytes][object: size bytes][redzone: >= 16 bytes of RZ_BYTE]
  *
  * The header records the state (LIVE or FREED), the requested size, the
- * allocation and free sites (two return addresses each) and, last, a
- * canary just before the object. kfree() checks the canary and the
+ * allocation and free sites (two return addresses each), the links of the
+ * list of live objects and, last, a canary just before the object. kfree() checks the canary and the
  * redzone (an overflow), then fills the whole slot after the header with
  * FREE_BYTE and parks it in a quarantine: a FIFO of freed objects that are
  * not yet handed back to the raw allocator, so a freed slot is not reused
@@ -23,8 +23,8 @@
  * slot is still free in the raw allocator; once the slot has been handed
  * out again, a stale pointer to it looks live and cannot be told apart
  * (the quarantine makes that late: QUAR_OBJS frees or QUAR_BYTES bytes).
- * Live objects' redzones are checked at kfree(); kmalloc_debug_check()
- * checks the quarantine on demand.
+ * Redzones and canaries are checked at kfree(), and kmalloc_debug_check()
+ * checks those of every live object and the fill of every quarantined one.
  *
  * Requests too big for a header and redzone (within 64 bytes of
  * KMALLOC_MAX_SIZE) pass straight to the raw allocator: the raw pointer
@@ -34,8 +34,8 @@
  * Locking: kd_lock (irq-saving) guards the quarantine ring and `stats`. A
  * header's state changes LIVE -> FREED by compare-and-swap, so of two
  * racing kfree()s exactly one wins; FREED -> (reused) only when the raw
- * allocator hands the slot out again. kd_lock is never held across a raw
- * allocator call (no lock order between them).
+ * allocator hands the slot out again. kd_lock is held across no raw
+ * allocator call but kmalloc_check_raw() (kd_lock before kmalloc_lock).
  */
 #include <weft/kmalloc.h>
 #include <weft/debug.h>
@@ -45,6 +45,9 @@
 #include <weft/panic.h>
 #include <weft/spinlock.h>
 #include <weft/string.h>
+#include <weft/list.h>
+#include <weft/paging.h>
+#include <arch/memlayout.h>
 #include "kmalloc_raw.h"
 
 #define KD_SITES   2
@@ -63,10 +66,11 @@ struct kd_hdr {
 	uint32_t size;			/* bytes the caller asked for */
 	uint64_t alloc_pc[KD_SITES];	/* return addresses into the allocating code */
 	uint64_t free_pc[KD_SITES];	/* and into the freeing code */
+	struct list_head live;		/* on live_objects while LIVE (kd_lock) */
 	uint64_t canary;		/* KD_CANARY ^ address of the header */
 };
 
-#define KD_HDR sizeof(struct kd_hdr)
+#define KD_HDR sizeof(struct kd_hdr)	/* 64 */
 _Static_assert(sizeof(struct kd_hdr) % KMALLOC_ALIGN == 0, "objects would be misaligned");
 /* Largest request that gets a header and redzone. */
 #define KD_MAX_WRAPPED (KMALLOC_MAX_SIZE - KD_HDR - KD_TAIL)
@@ -75,6 +79,7 @@ static spinlock_t kd_lock = SPINLOCK_INIT("kmalloc_debug");
 static unsigned quar_head, quar_count;	/* the ring quar[] (below) */
 static size_t quar_bytes;		/* raw slot sizes of the objects in quar[] */
 static struct kmalloc_stats stats;	/* bytes_in_use, allocs, frees (pages_held: raw) */
+static struct list_head live_objects = LIST_HEAD_INIT(live_objects);	/* wrapped, LIVE */
 
 static inline char *obj_of(struct kd_hdr *h) { return (char *)h + KD_HDR; }
 
@@ -225,6 +230,37 @@ static void quarantine_flush(void)
 	quarantine_shrink(true);
 }
 
+/* The canary before a live object and the redzone after it are intact;
+ * else report (`when`: who looked) and, under a catch, repair them. */
+static void check_redzones(struct kd_hdr *h, size_t usable, const char *when)
+{
+	char summary[200];
+	unsigned long f;
+	if (h->canary != (KD_CANARY ^ (uint64_t)h) || h->size > usable - KD_HDR - KD_TAIL) {
+		snprintf(summary, sizeof summary,
+			 "heap overflow: the header before the object at %p was overwritten",
+			 obj_of(h));
+		f = debug_report_begin("heap redzone", "%s (found %s)", summary, when);
+		pr_emerg("  canary %#lx, size field %u (slot of %lu bytes)\n",
+			 (unsigned long)h->canary, h->size, (unsigned long)usable);
+		debug_report_end(f, "heap redzone", summary);
+		h->canary = KD_CANARY ^ (uint64_t)h;
+		return;
+	}
+	size_t end = KD_HDR + h->size, off = first_mismatch(h, end, usable, RZ_BYTE);
+	if (off < usable) {
+		snprintf(summary, sizeof summary,
+			 "heap overflow: %lu bytes past the end of the %u-byte object at %p written",
+			 (unsigned long)(off - end + 1), h->size, obj_of(h));
+		f = debug_report_begin("heap redzone", "%s (found %s)", summary, when);
+		pr_emerg("  byte %#x at %p where the redzone %#x was\n", ((uint8_t *)h)[off],
+			 (char *)h + off, RZ_BYTE);
+		print_sites(h, h->state == KD_FREED);
+		debug_report_end(f, "heap redzone", summary);
+		fill(h, end, usable, RZ_BYTE);
+	}
+}
+
 static void *kd_alloc(size_t size, const uint64_t pcs[KD_SITES], bool zero)
 {
 	if (size > KMALLOC_MAX_SIZE)
@@ -266,6 +302,7 @@ static void *kd_alloc(size_t size, const uint64_t pcs[KD_SITES], bool zero)
 	 * before it is written see a pattern, not old data. */
 	__atomic_store_n(&h->state, KD_LIVE, __ATOMIC_RELEASE);
 	unsigned long f = spin_lock_irqsave(&kd_lock);
+	list_add_tail(&h->live, &live_objects);
 	stats.bytes_in_use += size;
 	stats.allocs++;
 	spin_unlock_irqrestore(&kd_lock, f);
@@ -362,31 +399,12 @@ void kfree(void *p)
 	}
 	h->free_pc[0] = pcs[0];
 	h->free_pc[1] = pcs[1];
-	char summary[200];
-	if (h->canary != (KD_CANARY ^ (uint64_t)h) || h->size > usable - KD_HDR - KD_TAIL) {
-		snprintf(summary, sizeof summary,
-			 "heap overflow: the header before the object at %p was overwritten", p);
-		f = debug_report_begin("heap redzone", "%s", summary);
-		pr_emerg("  canary %#lx, size field %u (slot of %lu bytes)\n",
-			 (unsigned long)h->canary, h->size, (unsigned long)usable);
-		debug_report_end(f, "heap redzone", summary);
-	} else {
-		size_t end = KD_HDR + h->size, off = first_mismatch(h, end, usable, RZ_BYTE);
-		if (off < usable) {
-			snprintf(summary, sizeof summary,
-				 "heap overflow: %lu bytes past the end of the %u-byte object at %p written",
-				 (unsigned long)(off - end + 1), h->size, p);
-			f = debug_report_begin("heap redzone", "%s", summary);
-			pr_emerg("  byte %#x at %p where the redzone %#x was\n", ((uint8_t *)h)[off],
-				 (char *)h + off, RZ_BYTE);
-			print_sites(h, true);
-			debug_report_end(f, "heap redzone", summary);
-		}
-	}
+	check_redzones(h, usable, "at kfree");
 	size_t size = h->size <= usable - KD_HDR ? h->size : 0;	/* 0 if the header lies */
 	fill(h, KD_HDR, usable, FREE_BYTE);
 	struct quar_entry old_e;
 	f = spin_lock_irqsave(&kd_lock);
+	list_del(&h->live);
 	stats.bytes_in_use -= size;
 	stats.frees++;
 	bool full = quar_count == QUAR_OBJS && quar_pop_locked(&old_e);
@@ -436,11 +454,35 @@ void kmalloc_trim(void)
 	kmalloc_trim_raw();
 }
 
+/* Is `l`, read from a list node, a node the walk may follow? A heap
+ * overflow may have hit the links before any check saw it. */
+static bool link_sane(const struct list_head *l)
+{
+	return l == &live_objects ||
+	       ((uintptr_t)l >= DIRECT_MAP_BASE && !((uintptr_t)l & 7) &&
+		paging_is_mapped((uintptr_t)l) && paging_is_mapped((uintptr_t)l + 15));
+}
+
 unsigned kmalloc_debug_check(void)
 {
 	unsigned long f = spin_lock_irqsave(&kd_lock);
-	unsigned n = quar_count;
-	for (unsigned i = 0; i < n; i++) {
+	unsigned n = 0;
+	for (struct list_head *l = live_objects.next; l != &live_objects; l = l->next, n++) {
+		struct kd_hdr *h = container_of(l, struct kd_hdr, live);
+		size_t usable = 0;
+		if (!link_sane(l->next) || l->next->prev != l) {
+			unsigned long rf = debug_report_begin("heap redzone",
+				"the live-object list is broken after %p", obj_of(h));
+			debug_report_end(rf, "heap redzone", "heap list links overwritten");
+			break;	/* caught: the rest of the list cannot be trusted */
+		}
+		if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != KD_LIVE ||
+		    kmalloc_check_raw(h, &usable))
+			continue;	/* being freed right now */
+		check_redzones(h, usable, "by kmalloc_debug_check");
+	}
+	n += quar_count;
+	for (unsigned i = 0; i < quar_count; i++) {
 		/* Under kd_lock: nothing leaves the quarantine meanwhile. */
 		struct quar_entry *e = &quar[(quar_head + i) % QUAR_OBJS];
 		check_freed(e->h, e->usable, "by kmalloc_debug_check");

@@ -99,8 +99,8 @@ KTEST(kdebug, double_free)
 
 /* The shape of issue 11's clone() bug: the second kfree() comes after
  * other allocations of the same size, which without a quarantine would
- * have been given the freed slot (the raw heap hands out the lowest free
- * slot of the newest partial slab: p's, at once). */
+ * likely have been given the freed slot (the raw heap hands out the lowest
+ * free slot of the slab at the head of its partial list). */
 #define REUSE_N 64
 KTEST(kdebug, double_free_after_reuse)
 {
@@ -163,6 +163,28 @@ KTEST(kdebug, redzone_overflow)
 	debug_catch_end();
 	snprintf(want, sizeof want, "the header before the object at %p was overwritten", (void *)u);
 	expect_report(t, &c, "heap redzone", want);
+}
+
+/* A long-lived object's overflow is found without freeing it. */
+KTEST(kdebug, redzone_overflow_found_by_check)
+{
+	struct debug_catch c;
+	char want[120];
+	size_t log0 = log_position();
+	volatile char *p = kmalloc(30);
+	KT_ASSERT(t, p, "kmalloc(30) failed");
+	debug_catch_begin(&c);
+	p[32] = 1;			/* the bug: the third byte past the end */
+	kmalloc_debug_check();
+	kfree((void *)p);		/* repaired by the catch: no second report */
+	debug_catch_end();
+	snprintf(want, sizeof want, "heap overflow: 3 bytes past the end of the 30-byte object at %p",
+		 (void *)p);
+	expect_report(t, &c, "heap redzone", want);
+	KT_EXPECT(t, log_contains_since(log0, "(found by kmalloc_debug_check)"),
+		  "the report does not say the check found it");
+	KT_EXPECT(t, log_contains_since(log0, "allocated at: ktest_fn_kdebug_redzone_overflow_found_by_check+"),
+		  "the report does not name the allocation site");
 }
 
 KTEST(kdebug, freed_page_write)
