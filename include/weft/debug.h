@@ -23,7 +23,7 @@
 #ifdef WEFT_DEBUG
 /* A test's record of the reports it provoked. */
 struct debug_catch {
-	struct thread *owner;	/* only this thread's reports are caught */
+	struct thread *owner;	/* only this thread's reports are caught (not an ISR's on it) */
 	unsigned count;		/* reports caught since debug_catch_begin() */
 	char kind[32];		/* the first one's kind, e.g. "use-after-free write" */
 	char summary[200];	/* and its one-line summary */

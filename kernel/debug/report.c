@@ -73,7 +73,9 @@ void debug_report_end(unsigned long flags, const char *kind, const char *summary
 		panic("%s: %s (found while reporting)", kind, summary);
 	}
 	struct debug_catch *c = catching;
-	if (!c || c->owner != current())
+	/* Only the arming thread's own reports: not those of an interrupt
+	 * handler that happens to run on top of it. */
+	if (!c || c->owner != current() || percpu_read(irq_depth))
 		panic("%s: %s", kind, summary);
 	if (c->count++ == 0) {
 		strlcpy(c->kind, kind, sizeof c->kind);
