@@ -6,6 +6,7 @@ SHELL := /bin/bash
 #   make debug      boot paused with QEMU's gdb stub; `gdb -x tools/gdbinit` in another terminal
 #   make test       host unit tests + in-kernel tests in QEMU (TAP via prove)
 #   make iso        just the ISO
+#   make debug-kernel  build/debug/weft.elf: UBSan, heap and page checks (make test runs it)
 #   make bench      benchmarks: weft's own, and weft against Linux (tools/bench)
 #
 # Missing Debian packages are installed (apt-get) the first time; see `deps`.
@@ -35,6 +36,17 @@ KSRC_S := $(wildcard arch/x86_64/*.S arch/x86_64/boot/*.S tests/kernel/*.S)
 KOBJS  := $(patsubst %,$(BUILD)/%.o,$(KSRC_C) $(KSRC_S))
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
 
+# The debug kernel: the same sources with -DWEFT_DEBUG and UBSan, plus the
+# detectors (kernel/debug, mm/debug) and their tests (tests/kernel/debug).
+# The sanitizers that work freestanding; return and vptr are C++ only.
+# kernel/debug/ubsan.c (the handlers) is not instrumented itself.
+DBUILD      := $(BUILD)/debug
+UBSAN_FLAGS := -fsanitize=alignment,bounds,shift,signed-integer-overflow,integer-divide-by-zero,null,object-size,pointer-overflow,builtin,bool,enum,unreachable,vla-bound,nonnull-attribute,returns-nonnull-attribute
+KDEBUG_CFLAGS := $(KCFLAGS) -DWEFT_DEBUG
+KDEBUG_SRC_C  := $(KSRC_C) $(wildcard kernel/debug/*.c mm/debug/*.c tests/kernel/debug/*.c)
+KDEBUG_OBJS   := $(patsubst %,$(DBUILD)/%.o,$(KDEBUG_SRC_C) $(KSRC_S))
+KDEBUG_NO_UBSAN := kernel/debug/ubsan.c
+
 include user/user.mk
 
 # Debian packages and the command each provides.
@@ -44,10 +56,11 @@ DEPS := gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86 \
 GRUB_PC_DIR := /usr/lib/grub/i386-pc
 
 .DELETE_ON_ERROR:
-.PHONY: all kernel iso run debug test check host-tests bench clean deps
+.PHONY: all kernel debug-kernel iso run debug test check host-tests bench clean deps
 all: deps kernel iso $(BUILD)/initramfs.cpio
 
 kernel: $(BUILD)/weft.elf
+debug-kernel: $(DBUILD)/weft.elf
 
 deps:
 	@missing=""; for d in $(DEPS); do cmd=$${d%%:*}; pkg=$${d#*:}; \
@@ -84,6 +97,27 @@ $(BUILD)/weft.elf: $(BUILD)/weft.pass1.elf $(BUILD)/ksyms.o tools/check-image
 	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
 	tools/check-image $(BUILD)/weft.pass1.elf $@
 
+$(DBUILD)/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KDEBUG_CFLAGS) $(if $(filter $(KDEBUG_NO_UBSAN),$<),,$(UBSAN_FLAGS)) -c $< -o $@
+
+$(DBUILD)/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -DWEFT_DEBUG -c $< -o $@
+
+$(DBUILD)/weft.pass1.elf: $(KDEBUG_OBJS) arch/x86_64/linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KDEBUG_OBJS)
+
+$(DBUILD)/ksyms.S: $(DBUILD)/weft.pass1.elf tools/gen-ksyms
+	tools/gen-ksyms $< > $@
+
+$(DBUILD)/ksyms.o: $(DBUILD)/ksyms.S
+	$(CC) -c $< -o $@
+
+$(DBUILD)/weft.elf: $(DBUILD)/weft.pass1.elf $(DBUILD)/ksyms.o tools/check-image
+	$(LD) $(KLDFLAGS) -o $@ $(KDEBUG_OBJS) $(DBUILD)/ksyms.o
+	tools/check-image $(DBUILD)/weft.pass1.elf $@
+
 # The ISO boots weft through GRUB's multiboot2 loader (real PCs: write it to
 # a USB stick). weft-test.iso is the same with the test entry as default.
 iso: $(BUILD)/weft.iso $(BUILD)/weft-test.iso
@@ -116,7 +150,7 @@ $(BUILD)/host/%: tests/host/%.c
 
 host-tests: $(HOST_TESTS)
 
-test: deps kernel iso host-tests $(BUILD)/initramfs.cpio
+test: deps kernel debug-kernel iso host-tests $(BUILD)/initramfs.cpio
 	@mkdir -p $(BUILD)/logs
 	@prove -j2 t/ 2>&1 | tee $(BUILD)/prove.log; \
 	  status=$${PIPESTATUS[0]}; \

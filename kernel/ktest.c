@@ -20,6 +20,9 @@
 #include <weft/futex.h>
 #include <arch/irqflags.h>
 #include <arch/percpu.h>
+#ifdef WEFT_DEBUG
+#include <weft/debug.h>
+#endif
 
 extern const struct ktest __ktest_start[], __ktest_end[];
 
@@ -181,6 +184,11 @@ static unsigned run_suites(const char *selection)
 			watchdog_arm(k);
 			k->fn(&t);
 			watchdog_disarm();
+#ifdef WEFT_DEBUG
+			/* A write after free that the test left behind is
+			 * reported now, while its name is on the console. */
+			kmalloc_debug_check();
+#endif
 			uint64_t us = (clock_monotonic_ns() - t0) / 1000;
 			if (!irqs_enabled()) {
 				kprintf("    # FAIL: test returned with interrupts disabled\n");

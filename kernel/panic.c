@@ -134,14 +134,17 @@ static __attribute__((noinline)) void capture_regs(struct trap_frame *f)
 	f->rip = (uint64_t)__builtin_return_address(0);
 	f->rsp = (uint64_t)(fp + 2);
 	f->rflags = read_rflags();
-	__asm__ volatile("movw %%cs, %w0; movw %%ss, %w1" : "=r"(f->cs), "=r"(f->ss));
+	/* A 64-bit destination: MOV from a segment register zero-extends
+	 * into it (a 16-bit MOV into %w0 left the upper bits of the 64-bit
+	 * output register as they were, and the report showed them). */
+	__asm__ volatile("movq %%cs, %0; movq %%ss, %1" : "=r"(f->cs), "=r"(f->ss));
 	f->vector = 0;
 	f->error_code = 0;
 }
 
 void panic(const char *fmt, ...)
 {
-	struct trap_frame f = { 0 };   /* capture_regs writes CS and SS as 16-bit values */
+	struct trap_frame f = { 0 };
 	capture_regs(&f);
 	panic_begin();
 	char msg[256];

@@ -476,7 +476,7 @@ long sys_sigaltstack(uint64_t uss, uint64_t uoss)
 			return -EFAULT;
 		if (old.flags == SS_ONSTACK)
 			return -EPERM;
-		if (n.flags & ~(SS_DISABLE | (1 << 31)))
+		if (n.flags & ~(SS_DISABLE | SS_AUTODISARM))
 			return -EINVAL;
 		if (n.flags & SS_DISABLE) {
 			s->alt_flags = SS_DISABLE;

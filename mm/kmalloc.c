@@ -20,6 +20,18 @@
  * kmalloc_panic() is called after dropping it.
  */
 #include <stdbool.h>
+#ifdef WEFT_DEBUG
+/* The debug kernel puts mm/debug/kmalloc_debug.c (redzones, poisoning,
+ * quarantine) in front of this allocator: it owns the public names, and
+ * these functions become its raw layer (mm/debug/kmalloc_raw.h). */
+#define kmalloc             kmalloc_raw
+#define kzalloc             kzalloc_raw
+#define kfree               kfree_raw
+#define kmalloc_usable_size kmalloc_usable_size_raw
+#define kmalloc_get_stats   kmalloc_get_stats_raw
+#define kmalloc_trim        kmalloc_trim_raw
+#include "debug/kmalloc_raw.h"
+#endif
 #include <weft/kmalloc.h>
 #include <weft/pmm.h>
 #include <weft/spinlock.h>
@@ -376,3 +388,19 @@ void kmalloc_trim(void)
 		list = next;
 	}
 }
+
+#ifdef WEFT_DEBUG
+_Static_assert(LARGE_HDR == KMALLOC_RAW_LARGE_OFFSET, "kmalloc_raw.h disagrees");
+
+const char *kmalloc_check_raw(const void *p, size_t *usable)
+{
+	struct found fd;
+	unsigned long f = spin_lock_irqsave(&kmalloc_lock);
+	const char *err = lookup(p, &fd);
+	if (!err)
+		*usable = fd.slab ? class_size[fd.slab->cls]
+				  : (PAGE_SIZE << fd.large->order) - LARGE_HDR;
+	spin_unlock_irqrestore(&kmalloc_lock, f);
+	return err;
+}
+#endif

@@ -22,6 +22,13 @@
 #include <weft/spinlock.h>
 #include <weft/string.h>
 #include <arch/memlayout.h>
+#ifdef WEFT_DEBUG
+#include <weft/debug.h>
+/* Who freed a block, for the debug kernel's freed-page reports. */
+#define CALLER_PC ((uint64_t)__builtin_return_address(0))
+#else
+#define CALLER_PC 0
+#endif
 
 static struct buddy buddy;
 static spinlock_t pmm_lock = SPINLOCK_INIT("pmm");
@@ -52,6 +59,9 @@ static void add_free(uint64_t start, uint64_t end, const struct range *resv, uns
 	}
 	buddy_add_free(&buddy, start >> PAGE_SHIFT, (end - start) >> PAGE_SHIFT);
 	total_pages += (end - start) >> PAGE_SHIFT;
+#ifdef WEFT_DEBUG
+	page_poison_fill(start, (end - start) >> PAGE_SHIFT, 0);
+#endif
 }
 
 void pmm_init(void)
@@ -72,6 +82,9 @@ void pmm_init(void)
 	uint64_t meta_pages = (buddy_meta_size(npages) + PAGE_MASK) >> PAGE_SHIFT;
 	uint64_t meta = early_alloc_pages(meta_pages);
 	buddy_init(&buddy, phys_to_virt(meta), base_pfn, npages);
+#ifdef WEFT_DEBUG
+	page_poison_init(base_pfn, npages);	/* early allocator: before resv[] below */
+#endif
 
 	/* Reserved ranges, the early allocator's last: everything it handed
 	 * out is below paging_early_end(). */
@@ -100,16 +113,31 @@ uint64_t pmm_alloc(unsigned order)
 	unsigned long f = spin_lock_irqsave(&pmm_lock);
 	int64_t pfn = buddy_alloc(&buddy, order);
 	spin_unlock_irqrestore(&pmm_lock, f);
+#ifdef WEFT_DEBUG
+	if (pfn >= 0)
+		page_poison_check((uint64_t)pfn << PAGE_SHIFT, order);
+#endif
 	return pfn < 0 ? 0 : (uint64_t)pfn << PAGE_SHIFT;
+}
+
+/* pmm_free(); `pc` is where it was called from (debug kernel only). */
+static inline void free_block(uint64_t phys, unsigned order, uint64_t pc)
+{
+	(void)pc;
+	if (phys & PAGE_MASK)
+		panic("pmm_free: %#lx is not page aligned", (unsigned long)phys);
+#ifdef WEFT_DEBUG
+	if (order <= MAX_ORDER)
+		page_poison_fill(phys, 1ull << order, pc);	/* before another CPU can take it */
+#endif
+	unsigned long f = spin_lock_irqsave(&pmm_lock);
+	buddy_free(&buddy, phys >> PAGE_SHIFT, order);
+	spin_unlock_irqrestore(&pmm_lock, f);
 }
 
 void pmm_free(uint64_t phys, unsigned order)
 {
-	if (phys & PAGE_MASK)
-		panic("pmm_free: %#lx is not page aligned", (unsigned long)phys);
-	unsigned long f = spin_lock_irqsave(&pmm_lock);
-	buddy_free(&buddy, phys >> PAGE_SHIFT, order);
-	spin_unlock_irqrestore(&pmm_lock, f);
+	free_block(phys, order, CALLER_PC);
 }
 
 void *page_alloc(unsigned order)
@@ -121,7 +149,7 @@ void *page_alloc(unsigned order)
 void page_free(void *addr, unsigned order)
 {
 	if (addr)
-		pmm_free(virt_to_phys(addr), order);
+		free_block(virt_to_phys(addr), order, CALLER_PC);
 }
 
 uint64_t pmm_free_pages(void)

@@ -33,7 +33,7 @@ static uint64_t days_from_civil(unsigned y, unsigned m, unsigned d)
 
 void time_rtc_init(void)
 {
-	uint8_t r[6], prev[6];
+	uint8_t r[6] = { 0 }, prev[6];   /* the first pass copies r before reading the CMOS */
 	int tries = 0;
 	do {
 		for (int i = 0; i < 6; i++)

@@ -207,10 +207,14 @@ bool user_fault_from_kernel(struct trap_frame *f)
 
 void user_exception(struct trap_frame *f)
 {
+	/* CR2 before interrupts go on: once they are, this thread can be
+	 * switched out, and a page fault of the thread run meanwhile
+	 * overwrites it (one CR2 per CPU) - this fault would be handled at
+	 * that thread's address, and die of SIGSEGV if it is no longer mapped. */
+	uint64_t addr = f->vector == VEC_PF ? read_cr2() : 0;
 	local_irq_enable();
 	struct thread *t = current();
 	if (f->vector == VEC_PF) {
-		uint64_t addr = read_cr2();
 		int r = vm_fault(t->mm, addr, f->error_code & 2, f->error_code & 16);
 		if (r == 0)
 			return;

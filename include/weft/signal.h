@@ -64,6 +64,7 @@ struct trap_frame;
 
 #define SS_ONSTACK 1
 #define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31) /* accepted by sigaltstack; unsigned: int 1 << 31 overflows */
 #define MINSIGSTKSZ 2048
 
 /* si_code values */
