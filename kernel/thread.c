@@ -111,8 +111,8 @@ static void build_first_frame(struct thread *t, thread_fn fn, void *arg)
 	t->saved_rsp = (uint64_t)sf;
 }
 
-static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached,
-			     int cpu)
+/* A thread ready to start but on no run queue (see thread_prepare()). */
+static struct thread *prepare(thread_fn fn, void *arg, const char *name, bool detached, int cpu)
 {
 	/* Bound to `cpu`, or the creator's mask (Linux's rule for clone()). */
 	struct thread *t = thread_alloc(name, cpu >= 0 ? (uint64_t)1 << cpu : current()->affinity);
@@ -124,8 +124,34 @@ static struct thread *create(thread_fn fn, void *arg, const char *name, bool det
 	}
 	t->detached = detached;
 	build_first_frame(t, fn, arg);
-	sched_add_new(t);
 	return t;
+}
+
+static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached,
+			     int cpu)
+{
+	struct thread *t = prepare(fn, arg, name, detached, cpu);
+	if (t)
+		sched_add_new(t);
+	return t;
+}
+
+struct thread *thread_prepare(thread_fn fn, void *arg, const char *name)
+{
+	return prepare(fn, arg, name, true, -1);
+}
+
+void thread_launch(struct thread *t)
+{
+	/* Never launched before: not queued anywhere, no CPU has run it. */
+	BUG_ON(!t->detached || t->on_cpu || t->state != THREAD_RUNNING || t->nr_switches);
+	sched_add_new(t);
+}
+
+void thread_discard(struct thread *t)
+{
+	BUG_ON(t->state != THREAD_RUNNING || t->on_cpu || t->nr_switches);
+	thread_free(t);
 }
 
 struct thread *thread_create(thread_fn fn, void *arg, const char *name)
@@ -166,6 +192,9 @@ void thread_exit(void *value)
 	t->exit_value = value;
 	t->state = THREAD_ZOMBIE;
 	spin_unlock_no_resched(&thread_list_lock);
+	/* A joiner may see ZOMBIE before this wakeup and return from its
+	 * wait: it still frees nothing until on_cpu clears, after our final
+	 * switch, so t and its join queue outlive this call. */
 	wake_up_all(&t->join_wq);
 	schedule();
 	panic("a zombie thread was scheduled again");
