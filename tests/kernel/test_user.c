@@ -158,6 +158,7 @@ static void run_program(struct ktest_ctx *t, const char *name, const char *const
 	}
 
 /* Tests run in reverse order of definition: the simplest last here runs first. */
+USER_TEST(t_nproc, NULL)
 USER_TEST(t_clone_args, NULL)
 USER_TEST(t_clone_storm, NULL)
 USER_TEST(t_smp_mm, NULL)
