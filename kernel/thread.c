@@ -314,16 +314,23 @@ int thread_sleep_interruptible(uint64_t ns)
 
 uint64_t thread_count(void) { return nthreads; }
 
-struct thread *thread_find(int tid)
+/* thread_list_lock held. */
+static struct thread *find_locked(int tid)
 {
 	struct list_head *p;
 	struct thread *found = NULL;
-	unsigned long f = spin_lock_irqsave(&thread_list_lock);
 	list_for_each(p, &all_threads) {
 		struct thread *t = container_of(p, struct thread, all_link);
 		if (t->tid == tid)
 			found = t;
 	}
+	return found;
+}
+
+struct thread *thread_find(int tid)
+{
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	struct thread *found = find_locked(tid);
 	spin_unlock_irqrestore(&thread_list_lock, f);
 	return found;
 }
@@ -347,20 +354,31 @@ void thread_print_all(void)
 
 int thread_backtrace(int tid)
 {
-	struct thread *t = thread_find(tid);
-	if (!t)
-		return -ESRCH;
-	kprintf("thread %d '%s' (%s):\n", t->tid, t->name, state_names[t->state]);
-	if (t == current()) {
-		backtrace_print((uint64_t)thread_backtrace, (uint64_t)__builtin_frame_address(0));
-		return 0;
+	/* All of it under thread_list_lock: the thread may exit meanwhile, but
+	 * thread_free() takes it off the list under this lock before it frees
+	 * the thread and its stack, so both stay readable until we unlock
+	 * (looking it up, unlocking and then reading it could read a freed
+	 * thread). */
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	struct thread *t = find_locked(tid);
+	int r = 0;
+	if (!t) {
+		r = -ESRCH;
+	} else {
+		kprintf("thread %d '%s' (%s):\n", t->tid, t->name, state_names[t->state]);
+		if (t == current()) {
+			backtrace_print((uint64_t)thread_backtrace,
+					(uint64_t)__builtin_frame_address(0));
+		} else if (t->on_cpu || t->state == THREAD_DEAD) {
+			r = -EBUSY; /* running on another CPU: its saved frame is stale */
+		} else {
+			/* A switched-out thread's stack starts with its switch frame. */
+			const struct switch_frame *sf = (const struct switch_frame *)t->saved_rsp;
+			backtrace_print(sf->ret, sf->rbp);
+		}
 	}
-	if (t->on_cpu || t->state == THREAD_DEAD)
-		return -EBUSY; /* running on another CPU: its saved frame is stale */
-	/* A switched-out thread's stack starts with its switch frame. */
-	const struct switch_frame *sf = (const struct switch_frame *)t->saved_rsp;
-	backtrace_print(sf->ret, sf->rbp);
-	return 0;
+	spin_unlock_irqrestore(&thread_list_lock, f);
+	return r;
 }
 
 /* Where a switched-out (or the calling) thread is in the kernel. */

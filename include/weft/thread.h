@@ -161,7 +161,10 @@ int thread_sleep_until_interruptible(uint64_t deadline);
 
 static inline struct thread *current(void) { return percpu_read(current); }
 
-/* Number of threads that exist (any state), and a lookup by id. */
+/* Number of threads that exist (any state), and a lookup by id. The
+ * thread found may exit and be freed at any moment after the lookup
+ * unless the caller keeps it alive by other means (it is current, a
+ * joinable thread it created, an idle thread). */
 uint64_t thread_count(void);
 struct thread *thread_find(int tid);
 
