@@ -129,8 +129,9 @@ void completion_init(struct completion *c)
 /*
  * The count is raised and the waiters are woken under one hold of the queue
  * lock, and the release is the last touch of c: a waiter that sees `done`
- * may return at once and free the completion (process_wait(), a creator's
- * stack frame), and it cannot see `done` before it takes this lock after
+ * may return at once and free the completion (process_wait() frees the
+ * process around proc->exited; others live in the waiter's stack frame),
+ * and it cannot see `done` before it takes this lock after
  * us (try_consume), nor leave before finish_wait() takes it. Raising
  * `done`, unlocking and then waking would walk a freed queue.
  */
