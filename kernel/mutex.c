@@ -106,10 +106,13 @@ int sem_down_timeout(struct semaphore *s, uint64_t timeout_ns)
 
 void sem_up(struct semaphore *s)
 {
+	/* Count and wake under one hold of the lock: a sem_down() that takes
+	 * the count may return and free s as soon as we release it (the
+	 * lifetime rule in <weft/wait.h>). */
 	unsigned long f = spin_lock_irqsave(&s->wq.lock);
 	s->count++;
+	wake_up_locked(&s->wq, false);
 	spin_unlock_irqrestore(&s->wq.lock, f);
-	wake_up_one(&s->wq);
 }
 
 void condvar_init(struct condvar *cv, const char *name)
@@ -132,21 +135,15 @@ void condvar_wait(struct condvar *cv, struct mutex *m)
 	mutex_lock(m);
 }
 
-static void cv_bump(struct condvar *cv)
+/* Bump and wake under one hold of the lock: a waiter that sees the new
+ * seq may return and free cv as soon as we release it (<weft/wait.h>). */
+static void cv_wake(struct condvar *cv, bool all)
 {
 	unsigned long f = spin_lock_irqsave(&cv->wq.lock);
 	cv->seq++;
+	wake_up_locked(&cv->wq, all);
 	spin_unlock_irqrestore(&cv->wq.lock, f);
 }
 
-void condvar_signal(struct condvar *cv)
-{
-	cv_bump(cv);
-	wake_up_one(&cv->wq);
-}
-
-void condvar_broadcast(struct condvar *cv)
-{
-	cv_bump(cv);
-	wake_up_all(&cv->wq);
-}
+void condvar_signal(struct condvar *cv) { cv_wake(cv, false); }
+void condvar_broadcast(struct condvar *cv) { cv_wake(cv, true); }

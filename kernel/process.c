@@ -1,16 +1,22 @@
 /*
  * process.c - user processes and their threads: birth, exit, waiting.
  *
- * A user thread begins as a kernel thread running user_thread_main(),
- * which adopts the process's address space, FS base and FPU state, puts
- * the initial user registers in a trap frame at the top of its kernel
- * stack and leaves through entry.S's IRETQ path (user_enter): its first
- * entry to ring 3. From then on it enters the kernel only by SYSCALL,
- * interrupts and exceptions, and always leaves through
+ * Birth (start_thread): the creator - clone() in a thread of the process,
+ * or process_spawn() - makes the whole thread before anyone can see it:
+ * FPU area, signal state, kernel stack with the first user registers at
+ * its top, address space, FS base, the CLONE_*_SETTID words. Only then,
+ * under the process lock, does the thread join the process's list and
+ * become runnable; a failure before that leaves nothing behind and clone()
+ * fails (ENOMEM, or EAGAIN at RLIMIT_NPROC). The new thread starts as a
+ * kernel thread in user_thread_main(), which finds everything loaded by
+ * its first switch and leaves through entry.S's IRETQ path (user_enter):
+ * its first entry to ring 3. From then on it enters the kernel only by
+ * SYSCALL, interrupts and exceptions, and always leaves through
  * exit_to_user_mode().
  *
- * Exit: a leaving thread first stops being a user thread (no address
- * space, no FPU area, CR3 back to the kernel's), then unlinks itself; the
+ * Exit: a leaving thread first unlinks itself (tgkill no longer finds
+ * it), clears its CLONE_CHILD_CLEARTID word, then stops being a user
+ * thread (no address space, no FPU area, CR3 back to the kernel's); the
  * last one completes proc->exited. So once process_wait() sees the
  * completion, no thread uses the address space any more and it can go.
  */
@@ -32,107 +38,130 @@
 #include <arch/usermode.h>
 #include <arch/ioperm.h>
 #include <weft/syscall.h>
+#include <weft/pmm.h>
+#include <weft/kstack.h>
 
 static spinlock_t proc_list_lock = SPINLOCK_INIT("processes");
 static struct list_head all_procs = LIST_HEAD_INIT(all_procs);
 static unsigned nprocs;
 
-/* What a new user thread needs to start; freed by the thread. */
-struct user_start {
-	struct process *proc;
-	struct trap_frame frame;     /* its first user registers */
-	uint64_t fs_base;
-	uint64_t clear_child_tid;
-	const void *fpu_from;        /* FPU state to start with (clone), or NULL: initial */
-	uint64_t sigmask;
-	uint64_t parent_tid_addr;    /* CLONE_PARENT_SETTID, or 0 */
-	struct completion started;   /* clone waits: the parent's FPU area is read */
-};
+/* User threads alive in all processes, checked against RLIMIT_NPROC at
+ * clone(): Linux counts a user's threads, and every weft process runs as
+ * root, the one user. Atomic: charged by creators, uncharged by exits. */
+static uint64_t user_threads;
 
-static void *user_thread_main(void *arg)
+static bool user_threads_charge(uint64_t limit)
 {
-	struct user_start *us = arg;
-	struct thread *t = current();
-	struct process *p = us->proc;
-
-	/* Take everything from `us` before completing: the creator frees it
-	 * as soon as it wakes. The frame goes to the top of our kernel stack,
-	 * which thread.c keeps free for it. */
-	struct trap_frame *frame = user_frame_at(t->stack.top);
-	*frame = us->frame;
-	uint64_t fs_base = us->fs_base, ctid = us->clear_child_tid, mask = us->sigmask;
-	void *fpu = fpu_area_alloc();
-	if (fpu) {
-		if (us->fpu_from)
-			memcpy(fpu, us->fpu_from, fpu_area_size());
-		else
-			fpu_area_init(fpu);
-	}
-	/* Take the process's address space before touching user memory, as
-	 * t->mm, not by loading it alone: the scheduler reloads CR3 on a
-	 * switch back only for a thread whose t->mm is set (we may be
-	 * preempted or move to another CPU), a fault on a user page is
-	 * resolved only for such a thread (user_fault_from_kernel), and TLB
-	 * shootdowns treat us as its user, not a kernel thread borrowing it
-	 * (mm/tlb.c). */
-	unsigned long f = local_irq_save();
-	t->mm = p->mm;
-	mm_activate(p->mm);
-	local_irq_restore(f);
-	if (p->pid == 0)
-		p->pid = t->tid;        /* the first thread's tid is the pid, as on Linux */
-	/* CLONE_PARENT_SETTID: the parent's word holds our tid before clone()
-	 * returns to it (musl's thread-list lock and pthread_join rely on it;
-	 * a bad address is ignored, as on Linux). */
-	if (us->parent_tid_addr)
-		put_user_u32(us->parent_tid_addr, (uint32_t)t->tid);
-
-	spin_lock(&p->lock);
-	list_add_tail(&t->proc_link, &p->threads);
-	bool doomed = p->exiting || !fpu || signal_thread_init(t, mask) < 0;
-	spin_unlock(&p->lock);
-	/* Only now may clone() return: the tid it hands back must already
-	 * name a thread of p for tkill, sched_setaffinity and the like. `us`
-	 * is the creator's: not touched after this. */
-	complete(&us->started);
-
-	/* Become a user thread: from the next switch on, the scheduler loads
-	 * this FS base and FPU state (and the address space) for us. */
-	f = local_irq_save();
-	t->proc = p;
-	t->fpu = fpu;
-	t->fs_base = fs_base;
-	t->clear_child_tid = ctid;
-	user_load_thread_state(t);
-	local_irq_restore(f);
-	if (doomed)
-		process_thread_exit(0);
-	user_enter(frame);   /* IRETQ to ring 3; never returns */
+	if (__atomic_add_fetch(&user_threads, 1, __ATOMIC_RELAXED) <= limit)
+		return true;
+	__atomic_sub_fetch(&user_threads, 1, __ATOMIC_RELAXED);
+	return false;
 }
 
-/* Create a thread of p that starts in ring 3 with `us`, which is freed
- * here once the thread has taken its contents (or left to the caller on
- * failure). Returns the tid or -errno. */
-static int start_thread(struct process *p, struct user_start *us)
+static void user_threads_uncharge(void) { __atomic_sub_fetch(&user_threads, 1, __ATOMIC_RELAXED); }
+
+uint64_t process_user_threads(void) { return __atomic_load_n(&user_threads, __ATOMIC_RELAXED); }
+
+uint64_t process_default_nproc(void)
 {
-	spin_lock(&p->lock);
-	if (p->exiting) {
-		spin_unlock(&p->lock);
+	/* Linux's rule: room for threads whose kernel stacks would take an
+	 * eighth of memory, and a user gets half of that (16 KiB stacks: one
+	 * thread per 64 pages). */
+	uint64_t max_threads = pmm_total_pages() / (8 * KSTACK_PAGES);
+	if (max_threads < 20)
+		max_threads = 20;
+	return max_threads / 2;
+}
+
+/* How a new user thread starts. */
+struct user_thread_spec {
+	const struct trap_frame *frame; /* its first user registers */
+	uint64_t fs_base;
+	const void *fpu_from;           /* FPU state to start with (clone), or NULL: initial */
+	uint64_t sigmask;
+	uint64_t clear_child_tid;       /* CLONE_CHILD_CLEARTID address, or 0 */
+	uint64_t parent_tid_addr;       /* CLONE_PARENT_SETTID address, or 0 */
+	uint64_t child_tid_addr;        /* CLONE_CHILD_SETTID address, or 0 */
+	uint64_t nproc_limit;           /* RLIMIT_NPROC to respect (RLIM_INFINITY: none) */
+};
+
+/* The first code of every user thread. Its creator gave it everything
+ * before it could run (start_thread): the process, address space, FPU
+ * area, FS base and signal state, and its user registers at the top of
+ * this stack; the switch that started it loaded them (user_switch_state).
+ * user_enter() runs the pending work first - a signal or exit_group()
+ * that came while it was being made - then its first entry to ring 3. */
+static void *user_thread_main(void *arg)
+{
+	(void)arg;
+	user_enter(user_frame_at(current()->stack.top));   /* never returns */
+}
+
+/*
+ * Create a thread of p that starts in ring 3 as `spec` says. Returns its
+ * tid, or -errno with nothing left behind: -EAGAIN at the RLIMIT_NPROC
+ * limit or when p is exiting, -ENOMEM. Everything the thread needs is
+ * allocated, and its tid written where CLONE_*_SETTID asked, before it is
+ * queued, so a tid returned names a thread that runs, and the child finds
+ * its tid in place before its first user instruction (Linux writes
+ * CHILD_SETTID in the child before it returns to user mode; a joiner
+ * waiting for a CHILD_CLEARTID word to drop to 0 must never see a late
+ * write put the tid back). The caller is a thread of p, or p has no
+ * thread yet (process_spawn).
+ */
+static int start_thread(struct process *p, const struct user_thread_spec *spec)
+{
+	if (!user_threads_charge(spec->nproc_limit))
 		return -EAGAIN;
-	}
-	p->nthreads++;       /* counted now: the process cannot end before it starts */
-	spin_unlock(&p->lock);
-	completion_init(&us->started);
-	struct thread *t = thread_create_detached(user_thread_main, us, p->name);
-	if (!t) {
-		spin_lock(&p->lock);
-		p->nthreads--;
-		spin_unlock(&p->lock);
+	void *fpu = fpu_area_alloc();
+	struct thread *t = fpu ? thread_prepare(user_thread_main, NULL, p->name) : NULL;
+	if (!t || signal_thread_init(t, spec->sigmask) < 0) {
+		if (t)
+			thread_discard(t);
+		fpu_area_free(fpu);
+		user_threads_uncharge();
 		return -ENOMEM;
 	}
+	if (spec->fpu_from)
+		memcpy(fpu, spec->fpu_from, fpu_area_size());
+	else
+		fpu_area_init(fpu);
+	/* Not yet runnable: nothing else reads these until the launch below.
+	 * From its first switch-in the scheduler loads the address space, FS
+	 * base, FPU state and I/O bitmap of a thread with t->mm set. */
+	*user_frame_at(t->stack.top) = *spec->frame;
+	t->proc = p;
+	t->mm = p->mm;
+	t->fpu = fpu;
+	t->fs_base = spec->fs_base;
+	t->clear_child_tid = spec->clear_child_tid;
 	int tid = t->tid;
-	wait_for_completion(&us->started);   /* the thread has taken all of `us` */
-	kfree(us);
+	/* The caller shares the address space (CLONE_VM) and has t->mm set,
+	 * as user accesses need. A bad address is ignored, as on Linux. */
+	if (spec->parent_tid_addr)
+		put_user_u32(spec->parent_tid_addr, (uint32_t)tid);
+	if (spec->child_tid_addr)
+		put_user_u32(spec->child_tid_addr, (uint32_t)tid);
+
+	/* Joining p and becoming runnable happen under one hold of p->lock:
+	 * whoever walks p's threads (exit_group, kill, tgkill, affinity)
+	 * finds only launched threads, and once p is exiting no thread is
+	 * added. Order: process lock, then run queue (sched_add_new). */
+	unsigned long f = spin_lock_irqsave(&p->lock);
+	if (p->exiting) {
+		spin_unlock_irqrestore(&p->lock, f);
+		signal_thread_exit(t);
+		thread_discard(t);
+		fpu_area_free(fpu);
+		user_threads_uncharge();
+		return -EAGAIN;
+	}
+	p->nthreads++;
+	if (p->pid == 0)
+		p->pid = tid;        /* the first thread's tid is the pid, as on Linux */
+	list_add_tail(&t->proc_link, &p->threads);
+	thread_launch(t);        /* t may run, exit and be freed from here on */
+	spin_unlock_irqrestore(&p->lock, f);
 	return tid;
 }
 
@@ -140,10 +169,9 @@ struct process *process_spawn(const char *path, const char *const argv[],
 			      const char *const envp[], struct output_capture *capture, int *err)
 {
 	struct process *p = kzalloc(sizeof *p);
-	struct user_start *us = kzalloc(sizeof *us);
 	struct mm *mm = mm_create();
 	int r = -ENOMEM;
-	if (!p || !us || !mm)
+	if (!p || !mm)
 		goto fail;
 	struct exec_result ex;
 	if ((r = exec_load(mm, path, argv, envp, &ex)) < 0)
@@ -165,6 +193,7 @@ struct process *process_spawn(const char *path, const char *const argv[],
 		p->rlim[i][0] = p->rlim[i][1] = RLIM_INFINITY;
 	p->rlim[RLIMIT_STACK][0] = USER_STACK_MAX;
 	p->rlim[RLIMIT_NOFILE][0] = p->rlim[RLIMIT_NOFILE][1] = 1024;
+	p->rlim[RLIMIT_NPROC][0] = p->rlim[RLIMIT_NPROC][1] = process_default_nproc();
 
 	unsigned long f = spin_lock_irqsave(&proc_list_lock);
 	list_add_tail(&p->all_link, &all_procs);
@@ -172,15 +201,17 @@ struct process *process_spawn(const char *path, const char *const argv[],
 	spin_unlock_irqrestore(&proc_list_lock, f);
 
 	/* The first entry to ring 3: every general register zero (the SysV
-	 * ABI leaves RDX = 0, "no exit handler"), interrupts on. */
-	us->proc = p;
-	us->frame.rip = ex.entry;
-	us->frame.rsp = ex.stack_pointer;
-	us->frame.cs = GDT_USER_CS | 3;
-	us->frame.ss = GDT_USER_DS | 3;
-	us->frame.rflags = RFLAGS_IF | 0x2;   /* bit 1 is always set */
-	if ((r = start_thread(p, us)) < 0) {
-		kfree(us);
+	 * ABI leaves RDX = 0, "no exit handler"), interrupts on. A program
+	 * the kernel starts is not refused for the thread limit. */
+	struct trap_frame frame = {
+		.rip = ex.entry,
+		.rsp = ex.stack_pointer,
+		.cs = GDT_USER_CS | 3,
+		.ss = GDT_USER_DS | 3,
+		.rflags = RFLAGS_IF | 0x2,   /* bit 1 is always set */
+	};
+	struct user_thread_spec spec = { .frame = &frame, .nproc_limit = RLIM_INFINITY };
+	if ((r = start_thread(p, &spec)) < 0) {
 		p->exiting = true;
 		complete_all(&p->exited);
 		p->exit_status = 127 << 8;
@@ -192,7 +223,6 @@ struct process *process_spawn(const char *path, const char *const argv[],
 fail:
 	if (mm)
 		mm_put(mm);
-	kfree(us);
 	kfree(p);
 	if (err)
 		*err = r;
@@ -204,36 +234,36 @@ int process_clone_thread(const void *frame, uint64_t stack, uint64_t tls, uint64
 {
 	struct thread *t = current();
 	struct process *p = t->proc;
-	struct user_start *us = kzalloc(sizeof *us);
-	if (!us)
-		return -ENOMEM;
-	us->proc = p;
-	us->frame = *(const struct trap_frame *)frame;
-	us->frame.rax = 0;                     /* clone() returns 0 in the child */
+	/* A TLS base is checked as arch_prctl(ARCH_SET_FS) checks it: the
+	 * switch loads it into MSR_FS_BASE, where a non-canonical value would
+	 * fault in ring 0. */
+	if ((flags & CLONE_SETTLS) && tls >= USER_TOP)
+		return -EPERM;
+	if ((flags & CLONE_PARENT_SETTID) && !access_ok(parent_tid, 4))
+		return -EFAULT;
+	struct trap_frame child = *(const struct trap_frame *)frame;
+	child.rax = 0;                         /* clone() returns 0 in the child */
 	if (stack)
-		us->frame.rsp = stack;
-	us->fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base;
-	us->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? child_tid : 0;
+		child.rsp = stack;
 	/* The child starts with the parent's FPU state as of this call (the
 	 * area is current until our next switch saves it again: same values). */
 	preempt_disable();
 	fpu_save(t->fpu);
 	preempt_enable();
-	us->fpu_from = t->fpu;
-	us->sigmask = signal_current_mask();
-	if (flags & CLONE_PARENT_SETTID) {
-		if (!access_ok(parent_tid, 4))
-			return kfree(us), -EFAULT;
-		us->parent_tid_addr = parent_tid;
-	}
-	int tid = start_thread(p, us);
-	if (tid < 0) {
-		kfree(us);
-		return tid;
-	}
-	if (flags & CLONE_CHILD_SETTID)
-		put_user_u32(child_tid, (uint32_t)tid); /* same address space: the child sees it */
-	return tid;
+	unsigned long f = spin_lock_irqsave(&p->lock);
+	uint64_t nproc = p->rlim[RLIMIT_NPROC][0];
+	spin_unlock_irqrestore(&p->lock, f);
+	struct user_thread_spec spec = {
+		.frame = &child,
+		.fs_base = (flags & CLONE_SETTLS) ? tls : t->fs_base,
+		.fpu_from = t->fpu,
+		.sigmask = signal_current_mask(),
+		.clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? child_tid : 0,
+		.parent_tid_addr = (flags & CLONE_PARENT_SETTID) ? parent_tid : 0,
+		.child_tid_addr = (flags & CLONE_CHILD_SETTID) ? child_tid : 0,
+		.nproc_limit = nproc,
+	};
+	return start_thread(p, &spec);
 }
 
 void process_thread_exit(int code)
@@ -271,6 +301,8 @@ void process_thread_exit(int code)
 	local_irq_restore(f);
 	fpu_area_free(fpu);
 	signal_thread_exit(t);
+
+	user_threads_uncharge();
 
 	spin_lock(&p->lock);
 	p->dead_cpu_ns += t->cpu_time_ns;

@@ -111,8 +111,8 @@ static void build_first_frame(struct thread *t, thread_fn fn, void *arg)
 	t->saved_rsp = (uint64_t)sf;
 }
 
-static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached,
-			     int cpu)
+/* A thread ready to start but on no run queue (see thread_prepare()). */
+static struct thread *prepare(thread_fn fn, void *arg, const char *name, bool detached, int cpu)
 {
 	/* Bound to `cpu`, or the creator's mask (Linux's rule for clone()). */
 	struct thread *t = thread_alloc(name, cpu >= 0 ? (uint64_t)1 << cpu : current()->affinity);
@@ -124,8 +124,34 @@ static struct thread *create(thread_fn fn, void *arg, const char *name, bool det
 	}
 	t->detached = detached;
 	build_first_frame(t, fn, arg);
-	sched_add_new(t);
 	return t;
+}
+
+static struct thread *create(thread_fn fn, void *arg, const char *name, bool detached,
+			     int cpu)
+{
+	struct thread *t = prepare(fn, arg, name, detached, cpu);
+	if (t)
+		sched_add_new(t);
+	return t;
+}
+
+struct thread *thread_prepare(thread_fn fn, void *arg, const char *name)
+{
+	return prepare(fn, arg, name, true, -1);
+}
+
+void thread_launch(struct thread *t)
+{
+	/* Never launched before: not queued anywhere, no CPU has run it. */
+	BUG_ON(!t->detached || t->on_cpu || t->state != THREAD_RUNNING || t->nr_switches);
+	sched_add_new(t);
+}
+
+void thread_discard(struct thread *t)
+{
+	BUG_ON(t->state != THREAD_RUNNING || t->on_cpu || t->nr_switches);
+	thread_free(t);
 }
 
 struct thread *thread_create(thread_fn fn, void *arg, const char *name)
@@ -166,6 +192,9 @@ void thread_exit(void *value)
 	t->exit_value = value;
 	t->state = THREAD_ZOMBIE;
 	spin_unlock_no_resched(&thread_list_lock);
+	/* A joiner may see ZOMBIE before this wakeup and return from its
+	 * wait: it still frees nothing until on_cpu clears, after our final
+	 * switch, so t and its join queue outlive this call. */
 	wake_up_all(&t->join_wq);
 	schedule();
 	panic("a zombie thread was scheduled again");
@@ -288,16 +317,23 @@ int thread_sleep_interruptible(uint64_t ns)
 
 uint64_t thread_count(void) { return nthreads; }
 
-struct thread *thread_find(int tid)
+/* thread_list_lock held. */
+static struct thread *find_locked(int tid)
 {
 	struct list_head *p;
 	struct thread *found = NULL;
-	unsigned long f = spin_lock_irqsave(&thread_list_lock);
 	list_for_each(p, &all_threads) {
 		struct thread *t = container_of(p, struct thread, all_link);
 		if (t->tid == tid)
 			found = t;
 	}
+	return found;
+}
+
+struct thread *thread_find(int tid)
+{
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	struct thread *found = find_locked(tid);
 	spin_unlock_irqrestore(&thread_list_lock, f);
 	return found;
 }
@@ -321,20 +357,31 @@ void thread_print_all(void)
 
 int thread_backtrace(int tid)
 {
-	struct thread *t = thread_find(tid);
-	if (!t)
-		return -ESRCH;
-	kprintf("thread %d '%s' (%s):\n", t->tid, t->name, state_names[t->state]);
-	if (t == current()) {
-		backtrace_print((uint64_t)thread_backtrace, (uint64_t)__builtin_frame_address(0));
-		return 0;
+	/* All of it under thread_list_lock: the thread may exit meanwhile, but
+	 * thread_free() takes it off the list under this lock before it frees
+	 * the thread and its stack, so both stay readable until we unlock
+	 * (looking it up, unlocking and then reading it could read a freed
+	 * thread). */
+	unsigned long f = spin_lock_irqsave(&thread_list_lock);
+	struct thread *t = find_locked(tid);
+	int r = 0;
+	if (!t) {
+		r = -ESRCH;
+	} else {
+		kprintf("thread %d '%s' (%s):\n", t->tid, t->name, state_names[t->state]);
+		if (t == current()) {
+			backtrace_print((uint64_t)thread_backtrace,
+					(uint64_t)__builtin_frame_address(0));
+		} else if (t->on_cpu || t->state == THREAD_DEAD) {
+			r = -EBUSY; /* running on another CPU: its saved frame is stale */
+		} else {
+			/* A switched-out thread's stack starts with its switch frame. */
+			const struct switch_frame *sf = (const struct switch_frame *)t->saved_rsp;
+			backtrace_print(sf->ret, sf->rbp);
+		}
 	}
-	if (t->on_cpu || t->state == THREAD_DEAD)
-		return -EBUSY; /* running on another CPU: its saved frame is stale */
-	/* A switched-out thread's stack starts with its switch frame. */
-	const struct switch_frame *sf = (const struct switch_frame *)t->saved_rsp;
-	backtrace_print(sf->ret, sf->rbp);
-	return 0;
+	spin_unlock_irqrestore(&thread_list_lock, f);
+	return r;
 }
 
 static void print_stack(struct thread *t);

@@ -166,8 +166,12 @@ static void timer_expire(void)
 		if (t->deadline > now)
 			break;
 		list_del(&t->link);
+		/* `running` before `cpu`: a timer_cancel() that reads cpu == -1
+		 * (acquire) then finds running == t and waits for fn. In the
+		 * other order it could read -1, miss `running`, return, and its
+		 * caller free t (a stack frame) just before fn runs. */
+		__atomic_store_n(&tc->running, t, __ATOMIC_RELAXED);
 		__atomic_store_n(&t->cpu, -1, __ATOMIC_RELEASE);
-		tc->running = t;          /* timer_cancel() waits while this is t */
 		spin_unlock_no_resched(&tc->lock);
 		t->fn(t);                 /* may add timers or wake threads */
 		spin_lock(&tc->lock);

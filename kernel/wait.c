@@ -15,6 +15,7 @@
 #include <weft/timer.h>
 #include <weft/time.h>
 #include <weft/errno.h>
+#include <weft/panic.h>
 
 void wait_queue_init(struct wait_queue *wq, const char *name)
 {
@@ -50,10 +51,10 @@ void finish_wait(struct wait_queue *wq, struct wait_entry *w)
 	spin_unlock_irqrestore(&wq->lock, f);
 }
 
-static int wake(struct wait_queue *wq, bool all)
+int wake_up_locked(struct wait_queue *wq, bool all)
 {
+	BUG_ON(!spin_is_held(&wq->lock));
 	int n = 0;
-	unsigned long f = spin_lock_irqsave(&wq->lock);
 	struct list_head *p, *tmp;
 	list_for_each_safe(p, tmp, &wq->waiters) {
 		struct wait_entry *w = container_of(p, struct wait_entry, link);
@@ -67,6 +68,13 @@ static int wake(struct wait_queue *wq, bool all)
 		if (!all && n)
 			break;
 	}
+	return n;
+}
+
+static int wake(struct wait_queue *wq, bool all)
+{
+	unsigned long f = spin_lock_irqsave(&wq->lock);
+	int n = wake_up_locked(wq, all);
 	spin_unlock_irqrestore(&wq->lock, f);
 	return n;
 }
@@ -118,21 +126,30 @@ void completion_init(struct completion *c)
 	wait_queue_init(&c->wq, "completion");
 }
 
+/*
+ * The count is raised and the waiters are woken under one hold of the queue
+ * lock, and the release is the last touch of c: a waiter that sees `done`
+ * may return at once and free the completion (process_wait() frees the
+ * process around proc->exited; others live in the waiter's stack frame),
+ * and it cannot see `done` before it takes this lock after
+ * us (try_consume), nor leave before finish_wait() takes it. Raising
+ * `done`, unlocking and then waking would walk a freed queue.
+ */
 void complete(struct completion *c)
 {
 	unsigned long f = spin_lock_irqsave(&c->wq.lock);
 	if (c->done != ~0u)
 		c->done++;
+	wake_up_locked(&c->wq, false);
 	spin_unlock_irqrestore(&c->wq.lock, f);
-	wake_up_one(&c->wq);
 }
 
 void complete_all(struct completion *c)
 {
 	unsigned long f = spin_lock_irqsave(&c->wq.lock);
 	c->done = ~0u;  /* "done forever" */
+	wake_up_locked(&c->wq, true);
 	spin_unlock_irqrestore(&c->wq.lock, f);
-	wake_up_all(&c->wq);
 }
 
 /* Consume one completion if there is one (queue lock guards `done`). */

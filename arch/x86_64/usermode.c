@@ -84,16 +84,6 @@ void usermode_init_cpu(void)
  * the paranoid NMI entry decides SWAPGS by the GS base's sign. */
 static void load_fs_base(uint64_t base) { wrmsr(MSR_FS_BASE, base); }
 
-void user_load_thread_state(struct thread *t)
-{
-	load_fs_base(t->fs_base);
-	if (t->fpu)
-		fpu_restore(t->fpu);
-	/* A switch back to t while it still had no t->proc (it takes t->mm
-	 * first) loaded the all-denied bitmap: load the process's now. */
-	ioperm_switch(this_cpu(), t->proc);
-}
-
 /*
  * Everything here is per CPU and loaded afresh whenever a user thread
  * comes in, so a user thread may run on any CPU, and on another one after

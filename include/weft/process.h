@@ -37,6 +37,7 @@ struct k_sigaction {
 #define RLIMIT_DATA    2
 #define RLIMIT_STACK   3
 #define RLIMIT_CORE    4
+#define RLIMIT_NPROC   6   /* threads of the user (all of weft's processes) */
 #define RLIMIT_NOFILE  7
 #define RLIMIT_AS      9
 #define RLIM_NLIMITS   16
@@ -96,12 +97,21 @@ __attribute__((noreturn)) void process_thread_exit(int code);
  * signal); the calling thread leaves too. */
 __attribute__((noreturn)) void process_exit_group(int status);
 /* Create a user thread in the current process that starts in ring 3 at
- * frame f (clone()). Returns its tid or -errno. */
+ * frame f (clone()). Returns its tid, or -EAGAIN (RLIMIT_NPROC reached,
+ * or the process is exiting), -ENOMEM, -EPERM (a CLONE_SETTLS base at or
+ * above USER_TOP), -EFAULT (a CLONE_PARENT_SETTID address outside user
+ * space). A tid returned names a thread that will run. */
 int process_clone_thread(const void *frame, uint64_t stack, uint64_t tls,
 			 uint64_t parent_tid, uint64_t child_tid, unsigned flags);
 
 /* The console gets the output of processes without a capture. */
 void process_write_output(struct process *p, const char *s, size_t n);
+
+/* RLIMIT_NPROC of a new process (Linux's default, from the memory size)
+ * and the number of user threads it counts against: all of them, since
+ * every process runs as the one user, root. */
+uint64_t process_default_nproc(void);
+uint64_t process_user_threads(void);
 
 /* Number of live processes (tests). */
 unsigned process_count(void);

@@ -127,6 +127,18 @@ struct thread *thread_create_detached(thread_fn fn, void *arg, const char *name)
  * queued there, runs only there, and a wakeup always puts it back there.
  * NULL if out of memory or `cpu` is not online. */
 struct thread *thread_create_on(unsigned cpu, thread_fn fn, void *arg, const char *name);
+/* In two steps, for a creator that must finish a thread before it can run
+ * or be found by its process (user threads: kernel/process.c):
+ * thread_prepare() makes a detached thread with its tid, stack and first
+ * frame (fn(arg)) that is on no run queue (NULL if out of memory); the
+ * creator may fill in its fields and the top of its stack; then either
+ * thread_launch() makes it runnable - from then on it may run, exit and be
+ * freed at any moment, so the creator must not touch it after the call
+ * (read t->tid before) - or thread_discard() frees it unlaunched (the
+ * caller first frees what it attached). */
+struct thread *thread_prepare(thread_fn fn, void *arg, const char *name);
+void thread_launch(struct thread *t);
+void thread_discard(struct thread *t);
 /* Bind t to `cpu`, or let it run anywhere (-1): sched_set_affinity_mask()
  * (<weft/sched.h>) with one CPU or all of them, with the same rules. -EINVAL
  * for a CPU that is not online or an idle thread. A thread created by
@@ -157,7 +169,10 @@ int thread_sleep_until_interruptible(uint64_t deadline);
 
 static inline struct thread *current(void) { return percpu_read(current); }
 
-/* Number of threads that exist (any state), and a lookup by id. */
+/* Number of threads that exist (any state), and a lookup by id. The
+ * thread found may exit and be freed at any moment after the lookup
+ * unless the caller keeps it alive by other means (it is current, a
+ * joinable thread it created, an idle thread). */
 uint64_t thread_count(void);
 struct thread *thread_find(int tid);
 

@@ -50,6 +50,18 @@ void finish_wait(struct wait_queue *wq, struct wait_entry *w);
  * Returns how many threads were woken. */
 int wake_up_one(struct wait_queue *wq);
 int wake_up_all(struct wait_queue *wq);
+/* The same (one, or all) with wq->lock already held by the caller.
+ *
+ * Lifetime: a waker must not touch the queue once a waiter can have seen
+ * its condition, returned and freed the object the queue lives in. Setting
+ * the condition, unlocking and then calling wake_up_one() breaks that: the
+ * waiter may see the condition between the two (without ever sleeping)
+ * and be gone. So an object its waiters may free - a completion, a
+ * semaphore, a condition variable - changes its state word under wq->lock
+ * and wakes with wake_up_locked() before the unlock, whose release is then
+ * the waker's last touch. (wait_event() leaves only through finish_wait(),
+ * which takes the lock.) */
+int wake_up_locked(struct wait_queue *wq, bool all);
 
 /* Sleep until cond_fn(arg) is true, the thread is killed (interruptible:
  * -EINTR) or timeout_ns passes (0 = no timeout; -ETIMEDOUT). 0 on success. */

@@ -246,6 +246,9 @@ KTEST(user, entry_clears_ac)
 }
 
 /* Tests run in reverse order of definition: the simplest last here runs first. */
+USER_TEST(t_nproc, NULL)
+USER_TEST(t_clone_args, NULL)
+USER_TEST(t_clone_storm, NULL)
 USER_TEST(t_smp_mm, NULL)
 USER_TEST(t_sigmem, NULL)
 USER_TEST(t_ioperm, NULL)

@@ -19,9 +19,6 @@ void usermode_init_cpu(void);
 /* First entry to ring 3 through the IRETQ exit (entry.S); f must be at the
  * top of the current thread's kernel stack. Interrupts may be on. */
 __attribute__((noreturn)) void user_enter(struct trap_frame *f);
-/* Load t's FS base, FPU state and I/O bitmap on this CPU (t is current,
- * its t->proc set; IRQs off): what a switch to it would have loaded. */
-void user_load_thread_state(struct thread *t);
 /* The switch path (kernel/sched.c), IRQs off, run-queue lock held: save
  * prev's user state, load next's, switch address space when it differs. */
 void user_switch_state(struct percpu *c, struct thread *prev, struct thread *next);
