@@ -254,8 +254,12 @@ void trap_dispatch(struct trap_frame *f)
 		lapic_eoi();   /* before any switch: the next thread must get interrupts */
 	c->irq_depth--;
 	preempt_enable_no_resched();
-	if (__builtin_expect(c->vcpu_lend, 0))
-		vcpu_yield_lend(c);     /* a starved virtual CPU gets our turns until the next interrupt */
+	/* A starved virtual CPU gets our turns until the next interrupt - on
+	 * the way out of the outermost interrupt only: a nested one (a
+	 * higher-priority vector that interrupted a handler) leaves the
+	 * request for the handler it returns to. */
+	if (__builtin_expect(c->vcpu_lend, 0) && c->irq_depth == 0)
+		vcpu_yield_lend(c);
 	/* Preemption point: leaving the outermost interrupt to code that ran
 	 * with interrupts enabled and no preemption-disabling lock held. The
 	 * thread is switched out right here, with its trap frame on its stack,
