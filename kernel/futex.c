@@ -107,7 +107,10 @@ int futex_lock_and_read(struct futex_bucket *b, uint64_t uaddr, bool write, uint
 		if (read_word_atomic(uaddr, val) == 0)
 			return 0;
 		spin_unlock_irqrestore(&b->lock, *flags);
-		if (futex_fault_in_word(uaddr, write) < 0)
+		/* Another thread may unmap the word again between the fault-in
+		 * and the next read, round after round: a kill ends the loop
+		 * (the caller's return value is never seen). */
+		if (futex_fault_in_word(uaddr, write) < 0 || thread_killed(current()))
 			return -EFAULT;
 	}
 }
