@@ -65,7 +65,7 @@ struct fz_map {
 	uint64_t addr, len;
 };
 
-/* A worker. The supervisor reads calls, cur, start_ns to see progress. */
+/* A worker. The supervisor reads calls, cur, in_call to see progress. */
 struct fz_worker {
 	int slot;
 	unsigned generation;
@@ -158,4 +158,7 @@ void fz_gen_clone(struct fz_worker *w, struct fz_args *c);
 long fz_run_clone(struct fz_worker *w, struct fz_args *c);
 long fz_run_exit(struct fz_worker *w, struct fz_args *c);
 long fz_run_touch(struct fz_worker *w, struct fz_args *c);
+void fz_gen_sigreturn(struct fz_worker *w, struct fz_args *c);
+void fz_capture_fpu(void);   /* before the workers start */
+long fz_run_sigreturn(struct fz_worker *w, struct fz_args *c);
 #endif

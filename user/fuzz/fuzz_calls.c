@@ -464,6 +464,7 @@ const struct fz_call fz_calls[] = {
 	{ "touch", -1, 8, gen_mm_range, fz_run_touch },
 	{ "rt_sigaction", SYS_rt_sigaction, 5, gen_rt_sigaction, NULL },
 	{ "rt_sigprocmask", SYS_rt_sigprocmask, 5, gen_rt_sigprocmask, NULL },
+	{ "rt_sigreturn", SYS_rt_sigreturn, 2, fz_gen_sigreturn, fz_run_sigreturn },
 	{ "rt_sigpending", SYS_rt_sigpending, 2, gen_rt_sigpending, NULL },
 	{ "rt_sigtimedwait", SYS_rt_sigtimedwait, 3, gen_rt_sigtimedwait, NULL },
 	{ "sigaltstack", SYS_sigaltstack, 3, gen_sigaltstack, NULL },

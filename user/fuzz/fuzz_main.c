@@ -233,6 +233,7 @@ int main(int argc, char **argv)
 	fz_env.nworkers = threads;
 	setup_memory();
 	fz_install_handlers();
+	fz_capture_fpu();
 	uint64_t all = -1UL;   /* process-directed signals go to the workers */
 	fz_syscall6(SYS_rt_sigprocmask, 2, (uint64_t)(uintptr_t)&all, 0, 8, 0, 0);
 	for (unsigned i = 0; i < threads; i++) {

@@ -217,3 +217,134 @@ long fz_run_touch(struct fz_worker *w, struct fz_args *c)
 	}
 	return faults;
 }
+
+/* --- rt_sigreturn ------------------------------------------------------------
+ *
+ * A frame built by hand (Linux's x86-64 layout: pretcode, then the
+ * ucontext whose mcontext is the register file) on a stack in the
+ * worker's build area. fz_sigreturn_jump() saves the callee-saved
+ * registers, writes its own RSP and the landing address into the frame,
+ * and issues rt_sigreturn with RSP just past pretcode. A frame the kernel
+ * takes resumes at the landing with our RSP, where the callee-saved
+ * registers are popped back and the flags a frame may set (AC, DF) are
+ * cleared; one it refuses returns an error right after the syscall.
+ * Rarely the RIP, CS/SS or FPU pointer are bad: the kernel must then kill
+ * us with SIGSEGV (a round ends), never fault itself. */
+#define UC_OFF      8                     /* the ucontext, after pretcode */
+#define MC_OFF      (UC_OFF + 40)         /* uc_mcontext: after flags, link, stack */
+#define MC_RSP      (MC_OFF + 120)
+#define MC_RIP      (MC_OFF + 128)
+#define MC_EFLAGS   (MC_OFF + 136)
+#define MC_CSGSFSSS (MC_OFF + 144)        /* four 16-bit selectors */
+#define MC_FPSTATE  (MC_OFF + 184)
+#define UC_SIGMASK  (UC_OFF + 296)
+#define FRAME_SIZE  (UC_SIGMASK + 8)
+
+long fz_sigreturn_jump(uint64_t frame);
+__asm__(".text\n"
+	".globl fz_sigreturn_jump\n"
+	".type fz_sigreturn_jump,@function\n"
+	"fz_sigreturn_jump:\n"
+	"	push %rbx\n"
+	"	push %rbp\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rsp, 168(%rdi)\n"       /* MC_RSP: resume on this stack */
+	"	lea 1f(%rip), %rax\n"
+	"	cmpq $0, 176(%rdi)\n"        /* MC_RIP 0 means: land here */
+	"	jne 2f\n"
+	"	mov %rax, 176(%rdi)\n"
+	"2:	mov %rsp, %rbx\n"           /* kept if the kernel refuses the frame */
+	"	lea 8(%rdi), %rsp\n"         /* just past pretcode, as a handler's ret leaves it */
+	"	mov $15, %eax\n"             /* SYS_rt_sigreturn */
+	"	syscall\n"
+	"	mov %rbx, %rsp\n"            /* refused: RAX holds the error */
+	"1:	pushfq\n"
+	"	andq $~0x40500, (%rsp)\n"    /* clear AC, DF, TF a frame may have set */
+	"	popfq\n"
+	"	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbp\n"
+	"	pop %rbx\n"
+	"	ret\n"
+	".size fz_sigreturn_jump, .-fz_sigreturn_jump\n");
+
+/* A valid FPU image (the one a real signal frame carried), for frames
+ * that should be taken. fz_capture_fpu() fills it before workers start. */
+static uint8_t fpu_image[4096] __attribute__((aligned(64)));
+static volatile bool fpu_captured;
+
+static void on_capture(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig, (void)si;
+	const uint8_t *fp = (const uint8_t *)((ucontext_t *)ctx)->uc_mcontext.fpregs;
+	if (fp) {
+		/* It lies below the frame on our stack: what follows is stack too. */
+		for (size_t i = 0; i < sizeof fpu_image; i++)
+			fpu_image[i] = fp[i];
+		fpu_captured = true;
+	}
+}
+
+void fz_capture_fpu(void)
+{
+	struct { uint64_t handler, flags, restorer, mask; } act = {
+		(uint64_t)(uintptr_t)on_capture, 0x04000000 | SA_SIGINFO, (uint64_t)(uintptr_t)fz_restore_rt, 0,
+	}, nop = { (uint64_t)(uintptr_t)fz_nop_handler, 0x04000000, (uint64_t)(uintptr_t)fz_restore_rt, 0 };
+	fz_syscall6(SYS_rt_sigaction, SIGUSR2, (uint64_t)(uintptr_t)&act, 0, 8, 0, 0);
+	fz_sys(SYS_tkill, fz_sys(SYS_gettid, 0, 0, 0), SIGUSR2, 0);
+	fz_syscall6(SYS_rt_sigaction, SIGUSR2, (uint64_t)(uintptr_t)&nop, 0, 8, 0, 0);
+}
+
+void fz_gen_sigreturn(struct fz_worker *w, struct fz_args *c)
+{
+	struct fz_rng *r = &w->rng;
+	uint8_t *f = (uint8_t *)&w->build[128];   /* 8-aligned; the frame needs no more */
+	uint64_t *q = (uint64_t *)f;
+	for (unsigned i = 0; i < FRAME_SIZE / 8; i++)
+		q[i] = 0;
+	for (unsigned i = MC_OFF / 8; i < MC_RSP / 8; i++)
+		q[i] = fz_chance(r, 50) ? fz_gen_int(r) : 0;   /* r8..r15, rdi..rax, rcx */
+	static const uint64_t uc_flags[] = { 0, 1 /* FP_XSTATE */, 2 /* SIGCONTEXT_SS */, 6, -1UL };
+	q[UC_OFF / 8] = FZ_PICK(r, uc_flags);
+	q[UC_OFF / 8 + 3] = 2;                    /* uc_stack: SS_DISABLE */
+	for (unsigned i = MC_CSGSFSSS / 8 + 1; i < MC_FPSTATE / 8; i++)
+		q[i] = fz_gen_int(r);                  /* err, trapno, oldmask, cr2 */
+	q[MC_RIP / 8] = 0;                        /* land in fz_sigreturn_jump */
+	/* The fatal variants (a bad RIP, selectors or FPU image: the kernel
+	 * must answer with SIGSEGV) are rare, so rounds last. */
+	bool fatal = fz_below(r, 1000) < 2;
+	if (fatal && fz_chance(r, 50))
+		q[MC_RIP / 8] = fz_chance(r, 50) ? fz_gen_kernel_ptr(r) : fz_gen_bad_ptr(r);
+	/* EFLAGS: the arithmetic flags, sometimes DF and AC; never TF. */
+	q[MC_EFLAGS / 8] = 0x202 | (fz_next(r) & 0x8d5) | (fz_chance(r, 10) ? 0x40000 : 0);
+	uint16_t *sel = (uint16_t *)(f + MC_CSGSFSSS);
+	sel[0] = 0x33, sel[1] = 0, sel[2] = 0, sel[3] = 0x2b;   /* user CS, SS */
+	if (fatal && fz_chance(r, 50))
+		sel[0] = (uint16_t)fz_next(r), sel[3] = (uint16_t)fz_next(r);
+	/* The FPU image: the captured one; rarely none (Linux then resets
+	 * the FPU state; weft kills the process: see docs); in the fatal
+	 * variants junk or an unmapped address. */
+	q[MC_FPSTATE / 8] = fpu_captured && fz_below(r, 300) ? (uint64_t)(uintptr_t)fpu_image : 0;
+	if (fatal && fz_chance(r, 50))
+		q[MC_FPSTATE / 8] = fz_gen_ptr(w);
+	q[UC_SIGMASK / 8] = fz_next(r) & ~(1UL << (FZ_SIG_POKE - 1) | 1UL << 3 | 1UL << 4 | 1UL << 6 |
+					    1UL << 7 | 1UL << 10 | 1UL << 30);
+	c->a[0] = (uint64_t)(uintptr_t)f;
+	/* Not arguments: what reports should show of the frame. */
+	c->a[1] = q[MC_RIP / 8];
+	c->a[2] = q[MC_FPSTATE / 8];
+	c->a[3] = q[MC_EFLAGS / 8];
+	c->a[4] = q[MC_CSGSFSSS / 8];
+	c->a[5] = q[UC_OFF / 8];
+}
+
+long fz_run_sigreturn(struct fz_worker *w, struct fz_args *c)
+{
+	(void)w;
+	return fz_sigreturn_jump(c->a[0]);
+}
