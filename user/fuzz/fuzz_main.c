@@ -246,6 +246,7 @@ int main(int argc, char **argv)
 
 	uint64_t t0 = fz_now_ns(), end = t0 + (uint64_t)seconds * 1000000000ULL;
 	uint64_t last_calls[FZ_MAX_WORKERS] = { 0 }, since[FZ_MAX_WORKERS];
+	unsigned ticks[FZ_MAX_WORKERS] = { 0 };   /* our ticks since its last progress */
 	for (unsigned i = 0; i < threads; i++)
 		since[i] = t0;
 	int status = 0;
@@ -274,20 +275,25 @@ int main(int argc, char **argv)
 					finished++;
 				}
 				since[i] = now;
+				ticks[i] = 0;
 				continue;
 			}
 			if (w->calls != last_calls[i]) {
 				last_calls[i] = w->calls;
 				since[i] = now;
+				ticks[i] = 0;
 				continue;
 			}
+			ticks[i]++;
 			/* No progress for 40 ms: poke it out of a wait that has
 			 * no end (SIGUSR1, no SA_RESTART), every tick. */
 			uint64_t idle = now - since[i];
 			if (idle >= 40000000)
 				fz_sys(SYS_tgkill, fz_env.pid, w->tid, FZ_SIG_POKE);
+			/* Stuck: long in guest time, and over many of our ticks (a
+			 * host that stalls QEMU moves the clock, not the ticks). */
 			if (w->in_call && w->cur_args.bound_ns && idle > (uint64_t)stuck_s * 1000000000ULL +
-			    w->cur_args.bound_ns && !status) {
+			    w->cur_args.bound_ns && ticks[i] >= stuck_s * 10 && !status) {
 				report_stuck(w, (double)idle / 1e9);
 				status = 3;
 			}
