@@ -12,7 +12,8 @@
  *
  * Exit status: 0 the campaign ran to its end; 3 a call that had to return
  * promptly (nothing to wait for, or a short timeout) was still in the
- * kernel after --stuck seconds: a kernel hang, reported with the call. The
+ * kernel after --stuck seconds: a kernel hang, reported with the call; 4
+ * fewer than 100 calls were issued in all (the workers never ran). The
  * kernel's own failures (panic, leaked pages) are seen by whoever started
  * us (tests/kernel/test_fuzz.c). A fatal signal ends the run early; it is
  * reported with the call that caused it (fuzz_ops.c).
@@ -336,6 +337,10 @@ int main(int argc, char **argv)
 	       "the end); per call: succeeded/issued:%s\n",
 	       (unsigned long long)total, (double)(fz_now_ns() - t0) / 1e9, threads, respawns, threads - finished,
 	       line);
+	if (total < 100 && (!iters || iters * threads >= 100) && !status) {
+		printf("fuzz: FAILED: only %llu calls issued: the workers did not run\n", (unsigned long long)total);
+		status = 4;
+	}
 	printf("fuzz: %s\n", status ? "FAILED" : "done");
 	fflush(stdout);
 	fz_sys(SYS_exit_group, status, 0, 0);   /* ends workers still blocked */
