@@ -2,7 +2,10 @@
  * workers' loop. See fuzz.h for the design.
  *
  *   fuzz [--seed S] [--round R] [--seconds N] [--iters N] [--threads T]
- *        [--verbose] [--stuck S]
+ *        [--verbose] [--stuck S] [--weight CALL=W]...
+ *
+ * --weight changes a table entry's weight (0: never), for campaigns aimed
+ * at one call (e.g. --weight clone=200); a replay must repeat it.
  *
  * Each worker's call sequence follows from (seed, round, worker,
  * generation) alone; thread interleaving, and with it the values that name
@@ -13,7 +16,8 @@
  * Exit status: 0 the campaign ran to its end; 3 a call that had to return
  * promptly (nothing to wait for, or a short timeout) was still in the
  * kernel after --stuck seconds: a kernel hang, reported with the call; 4
- * fewer than 100 calls were issued in all (the workers never ran). The
+ * fewer than 100 calls were issued in all (the workers never ran); 5
+ * clone() gave the parent 0 or the child a tid (fuzz_ops.c). The
  * kernel's own failures (panic, leaked pages) are seen by whoever started
  * us (tests/kernel/test_fuzz.c). A fatal signal ends the run early; it is
  * reported with the call that caused it (fuzz_ops.c).
@@ -49,19 +53,34 @@ static uint64_t mix(uint64_t a, uint64_t b)
 	return fz_next(&r);
 }
 
+/* The table's weights, or what --weight NAME=W made of them; set before
+ * the workers start, read-only after. */
+static unsigned weights[FZ_MAX_CALLS], total_weight;
+
 static unsigned pick_call(struct fz_rng *r)
 {
-	static unsigned total;
-	if (!total)
-		for (unsigned i = 0; i < fz_ncalls; i++)
-			total += fz_calls[i].weight;
-	uint64_t x = fz_below(r, total);
+	uint64_t x = fz_below(r, total_weight);
 	for (unsigned i = 0; i < fz_ncalls; i++) {
-		if (x < fz_calls[i].weight)
+		if (x < weights[i])
 			return i;
-		x -= fz_calls[i].weight;
+		x -= weights[i];
 	}
 	return 0;
+}
+
+/* "NAME=W": false if there is no such call. */
+static bool set_weight(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq)
+		return false;
+	for (unsigned i = 0; i < fz_ncalls; i++) {
+		if (strlen(fz_calls[i].name) == (size_t)(eq - arg) && !strncmp(fz_calls[i].name, arg, eq - arg)) {
+			weights[i] = (unsigned)strtoul(eq + 1, NULL, 10);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void verbose_line(struct fz_worker *w, int idx, const struct fz_args *c)
@@ -160,7 +179,7 @@ static void report_stuck(struct fz_worker *w, double secs)
 static void usage(void)
 {
 	fprintf(stderr, "usage: fuzz [--seed S] [--round R] [--seconds N] [--iters N] [--threads T] "
-			"[--stuck S] [--verbose]\n");
+			"[--stuck S] [--weight CALL=W]... [--verbose]\n");
 	exit(2);
 }
 
@@ -185,6 +204,8 @@ int main(int argc, char **argv)
 {
 	unsigned threads = 4;
 	bool have_seed = false;
+	for (unsigned i = 0; i < fz_ncalls && i < FZ_MAX_CALLS; i++)
+		weights[i] = fz_calls[i].weight;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -194,6 +215,12 @@ int main(int argc, char **argv)
 		}
 		if (!v)
 			usage();
+		if (!strcmp(a, "--weight")) {
+			if (!set_weight(v))
+				usage();
+			i++;
+			continue;
+		}
 		char *end;
 		unsigned long long n = strtoull(v, &end, 0);
 		if (*end || !*v)
@@ -220,11 +247,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fuzz: %u calls in the table, FZ_MAX_CALLS is %d\n", fz_ncalls, FZ_MAX_CALLS);
 		return 1;
 	}
+	for (unsigned i = 0; i < fz_ncalls; i++)
+		total_weight += weights[i];
+	if (!total_weight)
+		usage();
 	printf("fuzz: seed %llu round %llu threads %u seconds %u iters %llu\n", (unsigned long long)seed,
 	       (unsigned long long)round_no, threads, seconds, (unsigned long long)iters);
-	char it[32] = "";
+	char it[512] = "";
+	size_t itn = 0;
 	if (iters)
-		snprintf(it, sizeof it, " --iters %llu", (unsigned long long)iters);
+		itn += (size_t)snprintf(it, sizeof it, " --iters %llu", (unsigned long long)iters);
+	for (unsigned i = 0; i < fz_ncalls && itn < sizeof it; i++)
+		if (weights[i] != fz_calls[i].weight)
+			itn += (size_t)snprintf(it + itn, sizeof it - itn, " --weight %s=%u", fz_calls[i].name,
+						weights[i]);
 	printf("fuzz: replay: fuzz --seed %llu --round %llu --threads %u --seconds %u%s (each thread's "
 	       "calls repeat; their interleaving may not)\n",
 	       (unsigned long long)seed, (unsigned long long)round_no, threads, seconds, it);

@@ -28,6 +28,8 @@ __asm__(".text\n"
 	"	syscall\n"
 	"	test %rax, %rax\n"
 	"	jnz 1f\n"                   /* the parent, or an error */
+	"	cmp %rsi, %rsp\n"           /* RSI survives SYSCALL: the child starts on it */
+	"	jne 2f\n"                   /* 0 on the caller's stack: the kernel mixed them up */
 	"	xor %ebp, %ebp\n"           /* the child's outermost frame */
 	"	pop %rax\n"
 	"	pop %rdi\n"                 /* rsp is 16-aligned again: ABI-correct call */
@@ -36,7 +38,13 @@ __asm__(".text\n"
 	"	xor %edi, %edi\n"
 	"	syscall\n"
 	"	ud2\n"
-	"1:	ret\n"
+	"1:	cmp %rsi, %rsp\n"
+	"	je 2f\n"                    /* a tid, but on the child's stack: mixed up */
+	"	ret\n"
+	"2:	and $-16, %rsp\n"
+	"	mov %rax, %rdi\n"
+	"	call fz_clone_confused\n"   /* reports, exits with status 5 */
+	"	ud2\n"
 	".size fz_raw_clone, .-fz_raw_clone\n"
 
 	".globl fz_restore_rt\n"
@@ -67,6 +75,21 @@ int fz_probe_write(uint64_t addr, int value);
 extern const char fz_probe_read_insn[], fz_probe_write_insn[], fz_probe_fixup[];
 
 void fz_nop_handler(int sig) { (void)sig; }
+
+/* clone() returned 0 where the parent runs, or a tid where the child runs
+ * (issue 11, item 0): the whole process stops, with status 5. */
+__attribute__((noreturn, used)) void fz_clone_confused(long ret)
+{
+	struct fz_out o = { .len = 0 };
+	fz_out_str(&o, "fuzz: FATAL: clone() returned ");
+	fz_out_dec(&o, ret);
+	fz_out_str(&o, ret ? " on the new thread's stack (tid " : " on its caller's stack (tid ");
+	fz_out_dec(&o, fz_sys(SYS_gettid, 0, 0, 0));
+	fz_out_str(&o, "): the kernel mixed up parent and child\n");
+	fz_out_flush(&o);
+	fz_sys(SYS_exit_group, 5, 0, 0);
+	__builtin_unreachable();
+}
 
 static struct fz_worker *worker_of_caller(void)
 {
