@@ -8,6 +8,8 @@ SHELL := /bin/bash
 #   make iso        just the ISO
 #   make debug-kernel  build/debug/weft.elf: UBSan, heap and page checks (make test runs it)
 #   make bench      benchmarks: weft's own, and weft against Linux (tools/bench)
+#   make fuzz       the system-call fuzzer at length: SECONDS=N (default 300),
+#                   SEED=S (default random, printed), THREADS=T (default 4), SMP
 #
 # Missing Debian packages are installed (apt-get) the first time; see `deps`.
 
@@ -56,7 +58,7 @@ DEPS := gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86 \
 GRUB_PC_DIR := /usr/lib/grub/i386-pc
 
 .DELETE_ON_ERROR:
-.PHONY: all kernel debug-kernel iso run debug test check host-tests bench clean deps
+.PHONY: all kernel debug-kernel iso run debug test check host-tests bench fuzz clean deps
 all: deps kernel iso $(BUILD)/initramfs.cpio
 
 kernel: $(BUILD)/weft.elf
@@ -165,6 +167,20 @@ check: test
 ACCEL ?= tcg
 bench: deps kernel $(BUILD)/user/t_bench $(BUILD)/user/t_bench_smp $(BUILD)/user/linux-init
 	@tools/bench --accel $(ACCEL) --build $(BUILD) --smp $(SMP)
+
+# The fuzz suite (tests/kernel/test_fuzz.c) runs one campaign of /bin/fuzz:
+# a kernel panic, a hang (the test watchdog, or a call the fuzzer saw stuck)
+# or pages not returned after a round fail it; every round prints its seed
+# and a replay command.
+SECONDS_ARG := $(if $(filter command line environment,$(origin SECONDS)),$(SECONDS),300)
+THREADS ?= 4
+fuzz: deps kernel $(BUILD)/initramfs.cpio
+	@mkdir -p $(BUILD)/logs
+	@seed=$(if $(SEED),$(SEED),$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')); \
+	  echo "weft: fuzzing $(SECONDS_ARG) s at -smp $(SMP), seed $$seed (make fuzz SEED=$$seed SECONDS=$(SECONDS_ARG) THREADS=$(THREADS) SMP=$(SMP) replays it)"; \
+	  tools/weft-test --name fuzz --smp $(SMP) --mem 512M --timeout $$(( $(SECONDS_ARG) * 2 + 300 )) \
+	    --extra "-initrd $(BUILD)/initramfs.cpio" \
+	    --append "test=fuzz panic=exit watchdog=$$(( $(SECONDS_ARG) + 300 )) -- --seed $$seed --seconds $(SECONDS_ARG) --threads $(THREADS)"
 
 clean:
 	rm -rf $(BUILD)

@@ -204,14 +204,35 @@ int signal_send_thread(struct thread *t, int sig, int code)
 	return 0;
 }
 
+/* Signals a fault of the thread's own raises (Linux's synchronous set). */
+#define FAULT_SIGNALS (SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGBUS) | SIGBIT(SIGFPE) | \
+		       SIGBIT(SIGSEGV) | SIGBIT(SIGSYS))
+
+/* The pending signal among `mine` that a fault raised (the kernel sent
+ * it: si_code > 0), or 0. p->lock held. */
+static int fault_signal(const struct thread *t, uint64_t mine)
+{
+	for (uint64_t m = mine & FAULT_SIGNALS; m; m &= m - 1) {
+		int sig = __builtin_ctzll(m) + 1;
+		if (t->sig->info[sig - 1].code > 0)
+			return sig;
+	}
+	return 0;
+}
+
 /* The lowest pending unblocked signal of t, dequeued; 0 if none. Thread
- * signals (faults among them) come before process ones. p->lock held. */
+ * signals come before process ones, and among them a fault's signal comes
+ * first (as on Linux): its handler must see the faulting context, not the
+ * entry of another handler whose frame was built first (signal_deliver
+ * builds one frame per exit, each on top of the last). p->lock held. */
 static int dequeue(struct process *p, struct thread *t, uint64_t allowed, struct k_siginfo *info)
 {
 	uint64_t mine = t->sig->pending & allowed, shared = p->shared_pending & allowed;
 	int sig = 0;
 	if (mine) {
-		sig = __builtin_ctzll(mine) + 1;
+		sig = fault_signal(t, mine);
+		if (!sig)
+			sig = __builtin_ctzll(mine) + 1;
 		if (t->sig->rt_extra[sig - 1])
 			t->sig->rt_extra[sig - 1]--;        /* more instances stay pending */
 		else

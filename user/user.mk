@@ -8,6 +8,8 @@
 #   user/tests/NAME.c  -> $(BUILD)/user/NAME   (t_*: TAP tests, t_bench)
 #   user/bench/NAME.c  -> $(BUILD)/user/NAME   (linux-init: `make bench` boots
 #                                               Linux with it; not in weft's initramfs)
+#   user/fuzz/*.c      -> $(BUILD)/user/fuzz   (the system-call fuzzer: several files;
+#                                               no stack protector, see fuzz.h)
 # Objects and dependency files go to $(BUILD)/user/obj/. A file that needs
 # extra flags gets them from USER_CFLAGS_<name> (e.g. USER_CFLAGS_t_x := -mavx).
 # t_fpu needs none: its AVX code is inline assembly, run only after cpuid and
@@ -35,11 +37,22 @@ USER_BENCH_NAMES := $(basename $(notdir $(wildcard user/bench/*.c)))
 USER_BENCH_PROGS := $(addprefix $(BUILD)/user/,$(USER_BENCH_NAMES))
 USER_OBJS        += $(addprefix $(BUILD)/user/obj/,$(addsuffix .o,$(USER_BENCH_NAMES)))
 
+USER_FUZZ      := $(BUILD)/user/fuzz
+USER_FUZZ_OBJS := $(patsubst user/fuzz/%.c,$(BUILD)/user/obj/fuzz/%.o,$(wildcard user/fuzz/*.c))
+USER_OBJS      += $(USER_FUZZ_OBJS)
+
 .PHONY: user-progs user-clean
-user-progs: $(USER_PROGS) $(USER_BENCH_PROGS)
+user-progs: $(USER_PROGS) $(USER_BENCH_PROGS) $(USER_FUZZ)
 
 $(USER_PROGS) $(USER_BENCH_PROGS): $(BUILD)/user/%: $(BUILD)/user/obj/%.o
 	$(USER_CC) $(USER_LDFLAGS) $< -o $@
+
+$(USER_FUZZ): $(USER_FUZZ_OBJS)
+	$(USER_CC) $(USER_LDFLAGS) $^ -o $@
+
+$(BUILD)/user/obj/fuzz/%.o: user/fuzz/%.c user/user.mk
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -fno-stack-protector -c $< -o $@
 
 $(BUILD)/user/obj/%.o: user/bin/%.c user/user.mk
 	@mkdir -p $(dir $@)
@@ -57,13 +70,13 @@ ifneq ($(USER_INCLUDED),)
 $(USER_OBJS): | deps
 endif
 
-$(BUILD)/initramfs.cpio: $(USER_PROGS) tools/mkinitramfs
-	tools/mkinitramfs $@ $(foreach p,$(USER_PROGS),$(p):/bin/$(notdir $(p)))
+$(BUILD)/initramfs.cpio: $(USER_PROGS) $(USER_FUZZ) tools/mkinitramfs
+	tools/mkinitramfs $@ $(foreach p,$(USER_PROGS) $(USER_FUZZ),$(p):/bin/$(notdir $(p)))
 
 user-clean:
 	rm -rf $(BUILD)/user $(BUILD)/initramfs.cpio
 
--include $(wildcard $(BUILD)/user/obj/*.d)
+-include $(wildcard $(BUILD)/user/obj/*.d $(BUILD)/user/obj/fuzz/*.d)
 
 ifneq ($(USER_INCLUDED),)
 .DEFAULT_GOAL := $(USER_SAVED_GOAL)
