@@ -78,23 +78,15 @@ static void syscall_restart(struct trap_frame *f, const struct k_sigaction *act)
 	}
 }
 
-static __attribute__((noreturn)) void bad_frame(const struct trap_frame *f, uint64_t addr)
-{
-	struct k_siginfo info;
-	memset(&info, 0, sizeof info);
-	info.signo = SIGSEGV;
-	info.code = SI_KERNEL;
-	info.addr = addr;
-	signal_die(SIGSEGV, &info, f);
-}
-
 void sigframe_setup(struct trap_frame *f, int sig, const struct k_siginfo *info,
 		    const struct k_sigaction *act)
 {
 	struct thread *t = current();
 	syscall_restart(f, act);
-	if (!(act->flags & SA_RESTORER))
-		bad_frame(f, 0);   /* no way back from the handler */
+	if (!(act->flags & SA_RESTORER)) {
+		signal_force_segv(sig);   /* no way back from the handler */
+		return;
+	}
 
 	uint64_t sp = f->rsp;
 	bool on_alt = sigframe_on_altstack(t, sp);
@@ -129,8 +121,12 @@ void sigframe_setup(struct trap_frame *f, int sig, const struct k_siginfo *info,
 	preempt_disable();
 	fpu_save(t->fpu);
 	preempt_enable();
-	if (fpu_sigframe_to_user(t->fpu, fpstate) < 0 || copy_to_user(frame, &fr, sizeof fr) < 0)
-		bad_frame(f, frame);
+	if (fpu_sigframe_to_user(t->fpu, fpstate) < 0 || copy_to_user(frame, &fr, sizeof fr) < 0) {
+		/* Nothing of f changed but the restart rewrite, which is the
+		 * state the SIGSEGV handler (if any) then sees, as on Linux. */
+		signal_force_segv(sig);
+		return;
+	}
 
 	f->rsp = frame;
 	f->rip = act->handler;
@@ -158,8 +154,13 @@ long sys_rt_sigreturn(struct trap_frame *f)
 	struct thread *t = current();
 	uint64_t frame = f->rsp - 8;   /* sa_restorer's RET popped pretcode */
 	struct rt_sigframe frs, *fr = &frs;
-	if (copy_from_user(fr, frame, sizeof *fr) < 0)
-		bad_frame(f, frame);
+	/* A frame that cannot be read or is refused leaves the registers as
+	 * the handler had them, returns 0 and raises SIGSEGV (Linux's
+	 * signal_fault), which the process may catch. */
+	if (copy_from_user(fr, frame, sizeof *fr) < 0) {
+		signal_force_segv(0);
+		return 0;
+	}
 	uint64_t fpstate = fr->uc.mcontext.fpstate;
 	if (!fpstate) {
 		/* No FPU state in the frame: the FPU starts afresh, as on
@@ -187,8 +188,10 @@ long sys_rt_sigreturn(struct trap_frame *f)
 		__atomic_store_n(&t->fpu, area, __ATOMIC_SEQ_CST);
 		fpu_restore(area);
 		preempt_enable();
-		if (bad)
-			bad_frame(f, frame);
+		if (bad) {
+			signal_force_segv(0);
+			return 0;
+		}
 	}
 	restore_regs(f, &fr->uc.mcontext);
 	signal_set_mask(fr->uc.sigmask);

@@ -264,6 +264,29 @@ void signal_die(int sig, const struct k_siginfo *info, const struct trap_frame *
 	process_exit_group(sig | (core ? 0x80 : 0));
 }
 
+/* A signal frame that could not be written (delivery of failed_sig) or
+ * read back (rt_sigreturn, failed_sig 0): SIGSEGV with SI_KERNEL that the
+ * thread can neither block nor ignore, taken on this same way out to ring
+ * 3 - the process's own SIGSEGV handler may run, as on Linux
+ * (force_sigsegv). When the frame that failed was SIGSEGV's own, its
+ * handler is reset first, so a second failure kills instead of looping. */
+void signal_force_segv(int failed_sig)
+{
+	struct thread *t = current();
+	struct process *p = t->proc;
+	struct k_siginfo info;
+	memset(&info, 0, sizeof info);
+	info.signo = SIGSEGV;
+	info.code = SI_KERNEL;
+	unsigned long fl = spin_lock_irqsave(&p->lock);
+	struct k_sigaction *a = &p->actions[SIGSEGV - 1];
+	if (failed_sig == SIGSEGV || a->handler == SIG_IGN || (t->sig->mask & SIGBIT(SIGSEGV)))
+		a->handler = SIG_DFL;
+	t->sig->mask &= ~SIGBIT(SIGSEGV);
+	queue_thread(p, t, &info);   /* recalc: pending, and now unblocked */
+	spin_unlock_irqrestore(&p->lock, fl);
+}
+
 void signal_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
 {
 	struct thread *t = current();
@@ -301,7 +324,7 @@ void signal_deliver(struct trap_frame *f)
 			continue;
 		if (act.handler == SIG_DFL)
 			signal_die(sig, &info, f);
-		sigframe_setup(f, sig, &info, &act);   /* kills the process if it cannot */
+		sigframe_setup(f, sig, &info, &act);   /* or SIGSEGV if it cannot */
 		return;   /* one handler at a time; the next on the following exit */
 	}
 }

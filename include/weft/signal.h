@@ -116,6 +116,9 @@ void signal_deliver(struct trap_frame *f);
  * ignored fault signal kills, as on Linux); unhandled, the process dies
  * with a one-line report. */
 void signal_fault(struct trap_frame *f, int sig, int code, uint64_t addr);
+/* A signal frame that could not be written (for failed_sig) or read back
+ * (0): queue an unblockable SIGSEGV (SI_KERNEL), Linux's force_sigsegv. */
+void signal_force_segv(int failed_sig);
 
 /* Send sig to a process (kill) or one of its threads (tgkill). 0 or -errno. */
 int signal_send_process(struct process *p, int sig, int code);
