@@ -60,7 +60,11 @@ static void program_locked(struct timer_cpu *tc, uint64_t now)
 		if (first->deadline < when)
 			when = first->deadline;
 	}
-	if (!c->current->idle) {   /* the busy tick, on the shared grid */
+	/* The busy tick, on the shared grid: for a thread, and for the idle
+	 * thread about to give way to one (a timer that just woke a thread
+	 * here) - armed now, the switch out of idle need not program the
+	 * LAPIC again (schedule_general() arms it only if it is not). */
+	if (!c->current->idle || c->current->need_resched) {
 		uint64_t tick = (now / BUSY_TICK_NS + 1) * BUSY_TICK_NS;
 		if (tick < when)
 			when = tick;
