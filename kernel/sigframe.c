@@ -154,9 +154,11 @@ long sys_rt_sigreturn(struct trap_frame *f)
 	struct thread *t = current();
 	uint64_t frame = f->rsp - 8;   /* sa_restorer's RET popped pretcode */
 	struct rt_sigframe frs, *fr = &frs;
-	/* A frame that cannot be read or is refused leaves the registers as
-	 * the handler had them, returns 0 and raises SIGSEGV (Linux's
-	 * signal_fault), which the process may catch. */
+	/* A frame that cannot be read leaves the registers as the handler
+	 * had them, returns 0 and raises SIGSEGV (Linux's signal_fault),
+	 * which the process may catch. One whose FPU state is refused has
+	 * had its mask and registers taken first (Linux restores them before
+	 * it reads the FPU state): the SIGSEGV is taken in that context. */
 	if (copy_from_user(fr, frame, sizeof *fr) < 0) {
 		signal_force_segv(0);
 		return 0;
@@ -189,6 +191,14 @@ long sys_rt_sigreturn(struct trap_frame *f)
 		fpu_restore(area);
 		preempt_enable();
 		if (bad) {
+			/* Mask first: signal_force_segv() must see the frame's
+			 * (a frame that blocks SIGSEGV resets its handler, as
+			 * on Linux). The registers are the frame's; RAX is the
+			 * 0 returned. Leave by IRETQ (a frame's RIP). */
+			signal_set_mask(fr->uc.sigmask);
+			restore_regs(f, &fr->uc.mcontext);
+			f->vector = VEC_SIGRETURN;
+			t->frame_rewritten = true;
 			signal_force_segv(0);
 			return 0;
 		}

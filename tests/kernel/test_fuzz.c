@@ -12,7 +12,8 @@
  * What fails the test: the fuzzer's status 3 (a call that had to return
  * at once was still in the kernel after 20 s: a hang), any other non-zero
  * status (4: its workers issued fewer than 100 calls; 5: clone() gave a
- * parent 0 or a child a tid), pages not returned (a leak). A kernel panic or hang ends the
+ * parent 0 or a child a tid; 6: a worker's signal mask blocked a fault
+ * signal after its rt_sigprocmask), pages not returned (a leak). A kernel panic or hang ends the
  * whole boot (panic exit code, the test watchdog): the seed and the
  * replay command are printed before each round, so the log names them.
  *

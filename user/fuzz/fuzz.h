@@ -23,6 +23,7 @@
 #define FZ_MAX_WORKERS   16
 #define FZ_ARENA_BASE    0x200000000000UL   /* 32 TiB: far from the image, heap and stack */
 #define FZ_ARENA_PAGES   256UL
+#define FZ_USER_TOP      0x00007ffffffff000UL   /* the end of user space (x86-64, 4-level) */
 #define FZ_JUNK_PAGES    16UL                /* then one PROT_NONE and one read-only page */
 #define FZ_POOL_WORDS    8                   /* futex words shared by all workers */
 #define FZ_MAPS          16                  /* mappings a worker remembers */
@@ -133,7 +134,7 @@ uint64_t fz_now_ns(void);
 /* fuzz_args.c: argument values that matter. */
 uint64_t fz_gen_int(struct fz_rng *r);
 uint64_t fz_gen_len(struct fz_rng *r);
-uint64_t fz_gen_bad_ptr(struct fz_rng *r);           /* unmapped (unless we map it), or not user */
+uint64_t fz_gen_bad_ptr(struct fz_rng *r);           /* unmapped (we never map the top page), or not user */
 uint64_t fz_gen_kernel_ptr(struct fz_rng *r);        /* never a user address */
 uint64_t fz_gen_ptr(struct fz_worker *w);             /* any: junk, arena, edges, bad */
 uint64_t fz_gen_in_ptr(struct fz_worker *w);          /* the kernel only reads: also our text */

@@ -3,7 +3,7 @@
  * what this worker mapped before. See fuzz.h for what each may point at. */
 #include "fuzz.h"
 
-#define USER_TOP 0x00007ffffffff000UL
+#define USER_TOP FZ_USER_TOP
 
 uint64_t fz_gen_int(struct fz_rng *r)
 {

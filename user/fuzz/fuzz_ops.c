@@ -134,8 +134,12 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
 	struct { uint64_t handler, flags, restorer, mask; } dfl = { 0, 0, 0, 0 };
 	fz_syscall6(SYS_rt_sigaction, (uint64_t)sig, (uint64_t)(uintptr_t)&dfl, 0, 8, 0, 0);
 	/* Returning re-runs the faulting instruction, which now kills us;
-	 * a signal sent by someone (not a fault) is raised again. */
-	if (si->si_code <= 0)
+	 * a signal sent by someone (not a fault) is raised again, and so is
+	 * a SIGSEGV with SI_KERNEL: it may be a signal frame the kernel could
+	 * not write (SA_ONSTACK on a bad sigaltstack), where nothing would
+	 * fault again - the process would go on, and die later of some probe
+	 * fault with SIGSEGV at SIG_DFL, a misleading report. */
+	if (si->si_code <= 0 || si->si_code == 0x80 /* SI_KERNEL */)
 		fz_sys(SYS_tkill, fz_sys(SYS_gettid, 0, 0, 0), sig, 0);
 }
 

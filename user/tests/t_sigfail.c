@@ -8,6 +8,11 @@
  *      instead, SIGUSR1's never does, and SIGSEGV's handler stays installed.
  *   2. rt_sigreturn with RSP at an unmapped page: SIGSEGV (SI_KERNEL) on the
  *      SIGSEGV handler's alternate stack, the handler stays installed.
+ *   3. rt_sigreturn of a frame whose FPU state pointer is unmapped: the
+ *      registers and mask of the frame are restored first (as Linux's
+ *      restore_sigcontext does before it reads the FPU state), then SIGSEGV
+ *      (SI_KERNEL) is taken there - its context shows the frame's RBX, RIP
+ *      and mask, not the returning handler's.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -17,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include "tap.h"
 
 static sigjmp_buf back;
@@ -31,6 +37,36 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 }
 
 static void on_usr1(int sig) { (void)sig; usr1_ran = 1; }
+
+/* Case 3: what the SIGSEGV handler saw of the interrupted context. */
+static volatile uint64_t ctx_rbx, ctx_rip;
+static volatile int ctx_term_blocked;
+static void *bad_fpstate;
+
+static void on_segv_ctx(int sig, siginfo_t *si, void *p)
+{
+	ucontext_t *uc = p;
+	segv_signo = sig == SIGSEGV ? si->si_signo : -sig;
+	segv_code = si->si_code;
+	ctx_rbx = (uint64_t)uc->uc_mcontext.gregs[REG_RBX];
+	ctx_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	ctx_term_blocked = sigismember(&uc->uc_sigmask, SIGTERM);
+	siglongjmp(back, 1);
+}
+
+static void never_here(void) { abort(); }
+
+/* SIGUSR2's handler returns through a frame it edited: another RBX and
+ * RIP, SIGTERM blocked, and an FPU state pointer that cannot be read. */
+static void on_usr2_edit(int sig, siginfo_t *si, void *p)
+{
+	(void)sig, (void)si;
+	ucontext_t *uc = p;
+	uc->uc_mcontext.gregs[REG_RBX] = 0x5157f00d;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)never_here;
+	sigaddset(&uc->uc_sigmask, SIGTERM);
+	uc->uc_mcontext.fpregs = bad_fpstate;
+}
 
 static void set_action(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
 {
@@ -64,7 +100,7 @@ static void __attribute__((noinline, noreturn)) sigreturn_at(uintptr_t sp)
 
 int main(void)
 {
-	plan(7);
+	plan(11);
 	long page = 4096;
 
 	/* 1: SIGUSR1's frame goes to a PROT_NONE alternate stack. */
@@ -110,6 +146,25 @@ int main(void)
 	   (int)segv_signo);
 	ok(segv_code == SI_KERNEL, "... with si_code SI_KERNEL (%d)", (int)segv_code);
 	ok(segv_handler_kept(), "SIGSEGV's handler is still installed");
+
+	/* 3: a frame whose FPU state pointer is unmapped (the hole above). */
+	bad_fpstate = hole;
+	set_action(SIGSEGV, on_segv_ctx, 0);
+	set_action(SIGUSR2, on_usr2_edit, 0);
+	segv_signo = segv_code = 0;
+	if (sigsetjmp(back, 1) == 0) {
+		raise(SIGUSR2);
+		ok(0, "rt_sigreturn with an unreadable FPU state raised SIGSEGV");
+	} else {
+		ok(segv_signo == SIGSEGV && segv_code == SI_KERNEL,
+		   "rt_sigreturn with an unreadable FPU state raised SIGSEGV, SI_KERNEL (signo %d, code %d)",
+		   (int)segv_signo, (int)segv_code);
+	}
+	ok(ctx_rbx == 0x5157f00d, "... taken with the frame's RBX (%#lx)", (unsigned long)ctx_rbx);
+	ok(ctx_rip == (uint64_t)(uintptr_t)never_here, "... and the frame's RIP (%#lx, want %p)",
+	   (unsigned long)ctx_rip, (void *)never_here);
+	ok(ctx_term_blocked == 1, "... and the frame's mask (SIGTERM blocked)");
+	set_action(SIGSEGV, on_segv, 0);
 
 	/* And the process goes on: a normal signal works again. */
 	ss.ss_flags = SS_DISABLE;
