@@ -125,6 +125,15 @@ static bool ignored(struct process *p, int sig)
 	return sig != SIGKILL && (h == SIG_IGN || (h == SIG_DFL && (DEFAULT_IGNORE & SIGBIT(sig))));
 }
 
+/* The siginfo of a signal the kernel raises for a fault (or SI_KERNEL). */
+static void fill_fault_info(struct k_siginfo *info, int sig, int code, uint64_t addr)
+{
+	memset(info, 0, sizeof *info);
+	info->signo = sig;
+	info->code = code;
+	info->addr = addr;
+}
+
 static void fill_kill_info(struct k_siginfo *info, int sig, int code)
 {
 	memset(info, 0, sizeof *info);
@@ -275,9 +284,7 @@ void signal_force_segv(int failed_sig)
 	struct thread *t = current();
 	struct process *p = t->proc;
 	struct k_siginfo info;
-	memset(&info, 0, sizeof info);
-	info.signo = SIGSEGV;
-	info.code = SI_KERNEL;
+	fill_fault_info(&info, SIGSEGV, SI_KERNEL, 0);
 	unsigned long fl = spin_lock_irqsave(&p->lock);
 	struct k_sigaction *a = &p->actions[SIGSEGV - 1];
 	if (failed_sig == SIGSEGV || a->handler == SIG_IGN || (t->sig->mask & SIGBIT(SIGSEGV)))
@@ -292,10 +299,7 @@ void signal_fault(struct trap_frame *f, int sig, int code, uint64_t addr)
 	struct thread *t = current();
 	struct process *p = t->proc;
 	struct k_siginfo info;
-	memset(&info, 0, sizeof info);
-	info.signo = sig;
-	info.code = code;
-	info.addr = addr;
+	fill_fault_info(&info, sig, code, addr);
 	unsigned long fl = spin_lock_irqsave(&p->lock);
 	bool fatal = ignored(p, sig) || (t->sig->mask & SIGBIT(sig)) ||
 		     p->actions[sig - 1].handler == SIG_DFL;
