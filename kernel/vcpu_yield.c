@@ -57,9 +57,12 @@ void vcpu_yield_note(uint64_t late, uint64_t took, uint64_t now)
 	if (late > YIELD_STRETCH_NS || took > YIELD_STRETCH_NS) {
 		__atomic_fetch_or(&starved_mask, bit, __ATOMIC_RELAXED);
 		__atomic_store_n(&request_at, now, __ATOMIC_RELEASE);
-		static bool said;   /* once per boot: the log shows it happened */
+		/* Once per boot, in the log buffer (dmesg), on the console only
+		 * at loglevel=7: a host that is briefly busy causes it, and the
+		 * line would land in the middle of a program's output. */
+		static bool said;
 		if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
-			pr_info("vcpu_yield: CPU %u was not run for %lu us (timer interrupt %lu us "
+			pr_debug("vcpu_yield: CPU %u was not run for %lu us (timer interrupt %lu us "
 				"late, handler %lu us); the other CPUs lend it turns\n", c->cpu_id,
 				(unsigned long)((late > took ? late : took) / 1000),
 				(unsigned long)(late / 1000), (unsigned long)(took / 1000));
